@@ -1,0 +1,323 @@
+package kmeans
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sync"
+
+	"github.com/deepclust/deepclust/sdk"
+)
+
+// Update modes: what Update does with all embeddings between epochs.
+const (
+	UpdateAssign = "assign"
+	UpdateLloyd  = "lloyd"
+)
+
+// pcgStream is the second PCG word for Fit's random source.
+const pcgStream = 0x6b6d65616e73 // "kmeans"
+
+// Clusterer is k-means with DCN's clustering loss and online centroid
+// update. It implements sdk.Clusterer; methods are safe for concurrent use
+// (calls are serialised).
+type Clusterer struct {
+	mu sync.Mutex
+
+	configured bool
+	k, nInit   int
+	maxIter    int
+	tol        float64
+	update     string
+	countInit  float64
+	centroidLR float64
+	dim        int
+	seed       uint64
+
+	// State after Fit: centroids (k×dim), per-cluster counts for the online
+	// update, and the cluster of every dataset row.
+	centroids   []float64
+	counts      []float64
+	assignments []int32
+
+	// The last training batch, kept by Loss for Step.
+	kept        []float32
+	keptIndices []int64
+}
+
+// New returns an unconfigured k-means clusterer.
+func New() *Clusterer { return &Clusterer{} }
+
+// Describe returns the plugin's name, kind, version and config fields.
+func (c *Clusterer) Describe() sdk.Description {
+	return sdk.Description{
+		Name:    "kmeans",
+		Kind:    sdk.KindClusterer,
+		Version: "0.1.0",
+		Doc: "k-means (greedy k-means++, n_init restarts, Lloyd) with DCN's clustering loss " +
+			"(1/N)Σ‖z_i−μ_{s_i}‖² and online per-batch centroid update (Yang et al. 2017)",
+		Fields: []sdk.Field{
+			{Name: "k", Type: sdk.TypeInt, Default: 10, Doc: "number of clusters"},
+			{Name: "n_init", Type: sdk.TypeInt, Default: 10, Doc: "k-means++ restarts in Fit; the lowest inertia wins"},
+			{Name: "max_iter", Type: sdk.TypeInt, Default: 300, Doc: "most Lloyd iterations per run"},
+			{Name: "tol", Type: sdk.TypeFloat, Default: 1e-4, Doc: "Lloyd stops when the summed squared centre shift is at most tol × the mean per-feature variance of the data (scikit-learn's meaning)"},
+			{Name: "update", Type: sdk.TypeString, Default: UpdateAssign, Enum: []string{UpdateAssign, UpdateLloyd},
+				Doc: "between epochs: assign = reassign every sample to its nearest centroid (DCN); lloyd = run Lloyd iterations from the current centroids"},
+			{Name: "count_init", Type: sdk.TypeFloat, Default: 100.0, Doc: "initial per-cluster count of the online update μ_j ← μ_j − (μ_j − z_i)/c_j; DCN's code (boyangumn/DCN multi_layer_km.py) starts at 100"},
+			{Name: "centroid_lr", Type: sdk.TypeFloat, Default: 0.001, Doc: "step size of μ ← μ − lr·∂L_aux/∂μ when Step receives centroid gradients from auxiliary losses"},
+		},
+	}
+}
+
+// Configure reads the config and the embedding width.
+func (c *Clusterer) Configure(_ context.Context, s sdk.Setup) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	cfg := s.Config
+	if cfg == nil {
+		var err error
+		if cfg, err = sdk.ResolveConfig(c.Describe(), nil); err != nil {
+			return fmt.Errorf("kmeans: configure: %w", err)
+		}
+	}
+	k, nInit, maxIter := cfg.Int("k"), cfg.Int("n_init"), cfg.Int("max_iter")
+	tol, countInit, lr := cfg.Float("tol"), cfg.Float("count_init"), cfg.Float("centroid_lr")
+	switch {
+	case k < 1:
+		return fmt.Errorf("kmeans: config key \"k\" is %d, want at least 1", k)
+	case nInit < 1:
+		return fmt.Errorf("kmeans: config key \"n_init\" is %d, want at least 1", nInit)
+	case maxIter < 1:
+		return fmt.Errorf("kmeans: config key \"max_iter\" is %d, want at least 1", maxIter)
+	case !(tol >= 0) || math.IsInf(tol, 0):
+		return fmt.Errorf("kmeans: config key \"tol\" is %v, want a finite number ≥ 0", tol)
+	case !(countInit >= 0) || math.IsInf(countInit, 0):
+		return fmt.Errorf("kmeans: config key \"count_init\" is %v, want a finite number ≥ 0", countInit)
+	case !(lr >= 0) || math.IsInf(lr, 0):
+		return fmt.Errorf("kmeans: config key \"centroid_lr\" is %v, want a finite number ≥ 0", lr)
+	case s.EmbeddingDim < 1:
+		return fmt.Errorf("kmeans: embedding dimension is %d, want at least 1", s.EmbeddingDim)
+	}
+	update := cfg.String("update")
+	if update != UpdateAssign && update != UpdateLloyd {
+		return fmt.Errorf("kmeans: config key \"update\" is %q, want %q or %q", update, UpdateAssign, UpdateLloyd)
+	}
+	c.configured = true
+	c.k, c.nInit, c.maxIter, c.tol, c.update = k, nInit, maxIter, tol, update
+	c.countInit, c.centroidLR, c.dim, c.seed = countInit, lr, s.EmbeddingDim, s.Seed
+	c.centroids, c.counts, c.assignments = nil, nil, nil
+	c.kept, c.keptIndices = nil, nil
+	return nil
+}
+
+// embeddings checks z (configured, N × dim, finite, at least minRows rows)
+// and wraps it.
+func (c *Clusterer) embeddings(op string, z sdk.Tensor, minRows int) (*data, error) {
+	if !c.configured {
+		return nil, fmt.Errorf("kmeans: %s before Configure", op)
+	}
+	if err := z.CheckShape(-1, c.dim); err != nil {
+		return nil, fmt.Errorf("kmeans: %s: embeddings: %w", op, err)
+	}
+	if err := z.Validate(); err != nil {
+		return nil, fmt.Errorf("kmeans: %s: embeddings: %w", op, err)
+	}
+	if z.Rows() < minRows {
+		return nil, fmt.Errorf("kmeans: %s: %d embeddings for k=%d clusters, need at least %d", op, z.Rows(), c.k, minRows)
+	}
+	return newData(z.Data, z.Rows(), c.dim), nil
+}
+
+// fitted returns an error unless Fit (or Load) has run.
+func (c *Clusterer) fitted(op string) error {
+	if c.centroids == nil {
+		return fmt.Errorf("kmeans: %s before Fit", op)
+	}
+	return nil
+}
+
+// Fit clusters all embeddings: n_init runs of greedy k-means++ seeding and
+// Lloyd iterations, seeded from Setup.Seed, keeping the lowest inertia. It
+// stores the centroids and every row's assignment, and sets every online
+// count to count_init.
+func (c *Clusterer) Fit(_ context.Context, z sdk.Tensor) (sdk.Assignment, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	a, err := c.embeddings("fit", z, c.k)
+	if err != nil {
+		return sdk.Assignment{}, err
+	}
+	rng := rand.New(rand.NewPCG(c.seed, pcgStream))
+	best, labels, obj := bestOf(a, c.k, c.nInit, c.maxIter, tolerance(a, c.tol), rng)
+	c.setState(best.f64, labels)
+	return sdk.Assignment{Labels: clone(labels), Objective: obj}, nil
+}
+
+// setState installs new centroids and assignments, resets the online counts
+// to count_init and drops any kept batch.
+func (c *Clusterer) setState(centroids []float64, labels []int32) {
+	c.centroids = centroids
+	c.assignments = labels
+	c.counts = make([]float64, c.k)
+	for j := range c.counts {
+		c.counts[j] = c.countInit
+	}
+	c.kept, c.keptIndices = nil, nil
+}
+
+func clone[T any](s []T) []T { return append([]T(nil), s...) }
+
+// Update refreshes the clustering from all embeddings (the same rows Fit
+// saw). With update=assign (DCN) it reassigns every row to its nearest
+// centroid, keeping centroids and counts. With update=lloyd it runs Lloyd
+// iterations from the current centroids and resets the counts to
+// count_init, as after Fit.
+func (c *Clusterer) Update(_ context.Context, z sdk.Tensor) (sdk.Assignment, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.fitted("update"); err != nil {
+		return sdk.Assignment{}, err
+	}
+	a, err := c.embeddings("update", z, 0)
+	if err != nil {
+		return sdk.Assignment{}, err
+	}
+	if a.n != len(c.assignments) {
+		return sdk.Assignment{}, fmt.Errorf("kmeans: update: %d embeddings, Fit saw %d", a.n, len(c.assignments))
+	}
+	cen := newCentres(clone(c.centroids), c.k, c.dim)
+	var labels []int32
+	var obj float64
+	switch c.update {
+	case UpdateLloyd:
+		labels, obj, _ = lloyd(a, cen, c.maxIter, tolerance(a, c.tol))
+		c.setState(cen.f64, labels)
+	default:
+		labels = make([]int32, a.n)
+		assign(a, cen, labels, nil)
+		obj = inertia(a, cen, labels)
+		c.assignments = labels
+	}
+	return sdk.Assignment{Labels: clone(labels), Objective: obj}, nil
+}
+
+// Assign labels z with the nearest current centroid and reports the
+// inertia, changing nothing.
+func (c *Clusterer) Assign(_ context.Context, z sdk.Tensor) (sdk.Assignment, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.fitted("assign"); err != nil {
+		return sdk.Assignment{}, err
+	}
+	a, err := c.embeddings("assign", z, 0)
+	if err != nil {
+		return sdk.Assignment{}, err
+	}
+	cen := newCentres(clone(c.centroids), c.k, c.dim)
+	labels := make([]int32, a.n)
+	assign(a, cen, labels, nil)
+	return sdk.Assignment{Labels: labels, Objective: inertia(a, cen, labels)}, nil
+}
+
+// Loss returns DCN's clustering loss on a batch with the stored assignments
+// s_i of its rows: L_c = (1/N) Σ_i ‖z_i − μ_{s_i}‖² and ∂L_c/∂z_i =
+// 2(z_i − μ_{s_i})/N, plus the centroids. With Train set it keeps the
+// batch for Step.
+func (c *Clusterer) Loss(_ context.Context, req sdk.ClusterLossRequest) (sdk.ClusterLoss, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.fitted("loss"); err != nil {
+		return sdk.ClusterLoss{}, err
+	}
+	a, err := c.embeddings("loss", req.Z, 0)
+	if err != nil {
+		return sdk.ClusterLoss{}, err
+	}
+	if len(req.Indices) != a.n {
+		return sdk.ClusterLoss{}, fmt.Errorf("kmeans: loss: %d indices for %d embeddings", len(req.Indices), a.n)
+	}
+	for b, idx := range req.Indices {
+		if idx < 0 || idx >= int64(len(c.assignments)) {
+			return sdk.ClusterLoss{}, fmt.Errorf("kmeans: loss: index %d (batch row %d) is outside the %d fitted samples", idx, b, len(c.assignments))
+		}
+	}
+	grad := sdk.NewTensor(a.n, c.dim)
+	var total float64
+	if a.n > 0 {
+		scale := 2 / float64(a.n)
+		for b, idx := range req.Indices {
+			mu := c.centroids[int(c.assignments[idx])*c.dim:][:c.dim]
+			g := grad.Row(b)
+			for t, v := range a.row(b) {
+				diff := float64(v) - mu[t]
+				total += diff * diff
+				g[t] = float32(scale * diff)
+			}
+		}
+		total /= float64(a.n)
+	}
+	if req.Train {
+		c.kept, c.keptIndices = clone(req.Z.Data), clone(req.Indices)
+	}
+	return sdk.ClusterLoss{Value: total, GradZ: grad, Centroids: c.centroidTensor()}, nil
+}
+
+func (c *Clusterer) centroidTensor() sdk.Tensor {
+	t := sdk.NewTensor(c.k, c.dim)
+	for i, v := range c.centroids {
+		t.Data[i] = float32(v)
+	}
+	return t
+}
+
+// Step applies, to the batch kept by the last training Loss, first the
+// auxiliary-loss gradient step μ ← μ − centroid_lr·GradCentroids (when
+// given), then DCN's online k-means update: every batch row is reassigned
+// to its nearest centroid, s_i = argmin_j ‖z_i − μ_j‖, and then, row by row
+// in batch order, c_{s_i} ← c_{s_i} + 1 and μ_{s_i} ← μ_{s_i} −
+// (μ_{s_i} − z_i)/c_{s_i} (batch_km in boyangumn/DCN multi_layer_km.py).
+// The kept batch is then dropped.
+func (c *Clusterer) Step(_ context.Context, req sdk.ClusterStepRequest) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.fitted("step"); err != nil {
+		return err
+	}
+	if c.keptIndices == nil {
+		return fmt.Errorf("kmeans: step without a preceding training Loss")
+	}
+	if !req.GradCentroids.Empty() {
+		if err := req.GradCentroids.CheckShape(c.k, c.dim); err != nil {
+			return fmt.Errorf("kmeans: step: centroid gradient: %w", err)
+		}
+		if err := req.GradCentroids.Validate(); err != nil {
+			return fmt.Errorf("kmeans: step: centroid gradient: %w", err)
+		}
+		for i, g := range req.GradCentroids.Data {
+			c.centroids[i] -= c.centroidLR * float64(g)
+		}
+	}
+	row := func(b int) []float32 { return c.kept[b*c.dim : (b+1)*c.dim] }
+	labels := make([]int32, len(c.keptIndices))
+	for b := range labels {
+		best, bestDist := 0, math.Inf(1)
+		for j := range c.k {
+			if dist := sqDist(row(b), c.centroids[j*c.dim:(j+1)*c.dim]); dist < bestDist {
+				best, bestDist = j, dist
+			}
+		}
+		labels[b] = int32(best)
+	}
+	for b, j := range labels {
+		c.counts[j]++
+		eta := 1 / c.counts[j]
+		mu := c.centroids[int(j)*c.dim:][:c.dim]
+		for t, v := range row(b) {
+			mu[t] -= eta * (mu[t] - float64(v))
+		}
+		c.assignments[c.keptIndices[b]] = j
+	}
+	c.kept, c.keptIndices = nil, nil
+	return nil
+}
