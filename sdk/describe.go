@@ -11,14 +11,15 @@ import (
 type FieldType string
 
 // The config field types a plugin may declare. Resolved values have the Go
-// types int, float64, string, bool, []int and []float64 respectively.
+// types int, float64, string, bool, []int, []float64 and []string respectively.
 const (
-	TypeInt    FieldType = "int"
-	TypeFloat  FieldType = "float"
-	TypeString FieldType = "string"
-	TypeBool   FieldType = "bool"
-	TypeInts   FieldType = "ints"
-	TypeFloats FieldType = "floats"
+	TypeInt     FieldType = "int"
+	TypeFloat   FieldType = "float"
+	TypeString  FieldType = "string"
+	TypeBool    FieldType = "bool"
+	TypeInts    FieldType = "ints"
+	TypeFloats  FieldType = "floats"
+	TypeStrings FieldType = "strings"
 )
 
 // Field describes one config field of a plugin.
@@ -72,6 +73,9 @@ func (c Config) Ints(name string) []int { return c[name].([]int) }
 // Floats returns the floats field name.
 func (c Config) Floats(name string) []float64 { return c[name].([]float64) }
 
+// Strings returns the strings field name.
+func (c Config) Strings(name string) []string { return c[name].([]string) }
+
 // ResolveConfig checks raw against the fields of d and returns a Config that
 // holds every field, typed: values from raw where given, defaults otherwise.
 // Keys that d does not declare, values of the wrong type and strings outside
@@ -95,7 +99,7 @@ func ResolveConfig(d Description, raw map[string]any) (Config, error) {
 		if !ok {
 			v = f.Default
 		}
-		tv, err := convertValue(f.Type, v)
+		tv, err := ParseValue(f.Type, v)
 		if err != nil {
 			return nil, fmt.Errorf("%s %q: config key %q: %w", d.Kind, d.Name, f.Name, err)
 		}
@@ -124,7 +128,10 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-func convertValue(t FieldType, v any) (any, error) {
+// ParseValue converts v to the Go type of a field of type t, accepting the
+// loosely typed values that YAML, JSON, environment variables and flags
+// produce. The error says what was wanted and what was given.
+func ParseValue(t FieldType, v any) (any, error) {
 	switch t {
 	case TypeInt:
 		return toInt(v)
@@ -170,6 +177,20 @@ func convertValue(t FieldType, v any) (any, error) {
 			if out[i], err = toFloat(it); err != nil {
 				return nil, fmt.Errorf("item %d: %w", i, err)
 			}
+		}
+		return out, nil
+	case TypeStrings:
+		items, err := toList(v)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]string, len(items))
+		for i, it := range items {
+			s, ok := it.(string)
+			if !ok {
+				return nil, fmt.Errorf("item %d: want a string, got %T %v", i, it, it)
+			}
+			out[i] = s
 		}
 		return out, nil
 	}

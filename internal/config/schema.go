@@ -1,0 +1,74 @@
+package config
+
+import "github.com/deepclust/deepclust/sdk"
+
+// Key is one core configuration key: its dotted name, type, default and
+// documentation.
+type Key struct {
+	Name    string
+	Type    sdk.FieldType
+	Default any
+	Doc     string
+	Enum    []string
+}
+
+// Isolation values for a plugin section.
+const (
+	IsolationInProcess = "inprocess"
+	IsolationProcess   = "process"
+)
+
+// pluginKeys are the host-side keys of an encoder or clusterer section; the
+// section's "config" sub-map holds the plugin's own fields.
+func pluginKeys(section, plugin, doc string) []Key {
+	return []Key{
+		{section + ".plugin", sdk.TypeString, plugin, doc, nil},
+		{section + ".path", sdk.TypeString, "", "Path of an external plugin binary; when set, plugin is ignored and the plugin runs out of process.", nil},
+		{section + ".sha256", sdk.TypeString, "", "Optional hex SHA-256 of the external binary; a mismatch stops the run.", nil},
+		{section + ".isolation", sdk.TypeString, IsolationInProcess, "inprocess, or process to run a built-in plugin in a child process through the gRPC protocol.", []string{IsolationInProcess, IsolationProcess}},
+		{section + ".timeout", sdk.TypeString, "10m", "Longest one plugin call may take before the plugin is stopped (Go duration).", nil},
+	}
+}
+
+// LossKeys are the host-side keys of one entry of the losses list.
+var LossKeys = append(pluginKeys("", "reconstruction", "Built-in loss plugin name (deepclust plugins list)."),
+	Key{".weight", sdk.TypeFloat, 1.0, "Weight α_k of this loss in L = Σ α_k·L_k + β·L_c.", nil},
+	Key{".stages", sdk.TypeStrings, []string{"pretrain", "train"}, "Stages the loss takes part in: pretrain, train.", nil},
+)
+
+// CoreKeys lists every core key in the order `config defaults` prints them.
+var CoreKeys = concat(
+	[]Key{
+		{"seed", sdk.TypeInt, 1, "Seed that fixes every random choice of the run.", nil},
+		{"out", sdk.TypeString, "out", "Output directory (assignments.parquet, metrics.json, model/), written atomically.", nil},
+		{"progress", sdk.TypeString, "auto", "Progress display: auto (a bar on a terminal, log lines otherwise), bar, lines or off.", []string{"auto", "bar", "lines", "off"}},
+		{"data.path", sdk.TypeString, "", "Input: an MNIST idx file or directory, .csv, .arrow/.ipc or .parquet file. Empty: the built-in MNIST test set (10,000 images).", nil},
+		{"data.format", sdk.TypeString, "auto", "Input format: auto (from the extension), idx, csv, arrow or parquet.", []string{"auto", "idx", "csv", "arrow", "parquet"}},
+		{"data.features", sdk.TypeStrings, []string{}, "Feature columns (csv/arrow/parquet). Empty: every numeric column but the label, or the one list column.", nil},
+		{"data.label", sdk.TypeString, "label", "Label column, used only for metrics; a missing default label column means unlabelled data.", nil},
+		{"data.shape", sdk.TypeInts, []int{}, "Shape of one sample, e.g. [1, 28, 28], for tabular inputs that hold images.", nil},
+		{"data.scale", sdk.TypeString, "none", "Feature scaling: none, minmax (to [0,1]) or standard (zero mean, unit variance). idx images are always scaled to [0,1].", []string{"none", "minmax", "standard"}},
+		{"data.limit", sdk.TypeInt, 0, "Use only the first N rows (0: all).", nil},
+		{"train.batch_size", sdk.TypeInt, 256, "Mini-batch size for pretraining and joint training.", nil},
+		{"train.pretrain_epochs", sdk.TypeInt, 50, "Epochs of autoencoder pretraining on the pretrain-stage losses.", nil},
+		{"train.pretrain_lr", sdk.TypeFloat, 0.0, "Learning rate for pretraining (0: the encoder's own lr).", nil},
+		{"train.epochs", sdk.TypeInt, 20, "Maximum epochs of joint training on L = Σ α_k·L_k + β·L_c (0: pretrain and cluster only).", nil},
+		{"train.lr", sdk.TypeFloat, 0.0, "Learning rate for joint training (0: the encoder's own lr).", nil},
+		{"train.beta", sdk.TypeFloat, 0.1, "Weight β of the clustering loss L_c.", nil},
+		{"train.tol", sdk.TypeFloat, 0.001, "Stop joint training when fewer than this fraction of samples change cluster between updates.", nil},
+		{"train.update_interval", sdk.TypeInt, 1, "Epochs between clusterer updates on all embeddings.", nil},
+	},
+	pluginKeys("encoder", "mlp", "Built-in encoder plugin name (deepclust plugins list)."),
+	pluginKeys("clusterer", "kmeans", "Built-in clusterer plugin name (deepclust plugins list)."),
+)
+
+func concat(lists ...[]Key) []Key {
+	var out []Key
+	for _, l := range lists {
+		out = append(out, l...)
+	}
+	return out
+}
+
+// DefaultLosses is the losses list used when the config gives none.
+var DefaultLosses = []map[string]any{{"plugin": "reconstruction", "weight": 1.0}}

@@ -1,0 +1,471 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/deepclust/deepclust/internal/metrics"
+	"github.com/deepclust/deepclust/sdk"
+)
+
+// Loss is an auxiliary loss term with its weight α_k and the stages it
+// takes part in.
+type Loss struct {
+	// Name labels the loss in metrics, e.g. "reconstruction".
+	Name string
+	sdk.Loss
+	// Weight is α_k.
+	Weight float64
+	// Pretrain and Train say whether the loss applies in each stage.
+	Pretrain, Train bool
+}
+
+// Model is the set of configured plugins a pipeline trains.
+type Model struct {
+	Encoder   sdk.Encoder
+	Clusterer sdk.Clusterer
+	Losses    []Loss
+}
+
+// Data is the training input: samples X (N × sample shape) and, when known,
+// ground-truth labels used only for metrics.
+type Data struct {
+	X      sdk.Tensor
+	Labels []int32
+}
+
+// Result is what a run produces.
+type Result struct {
+	// Labels is the final cluster of every sample.
+	Labels []int32
+	// Z holds the final embeddings, N × EmbeddingDim.
+	Z sdk.Tensor
+	// Report holds timings, metrics and the joint-training history.
+	Report Report
+}
+
+// Scores are the external clustering metrics against known labels.
+type Scores struct {
+	ACC float64 `json:"acc"`
+	NMI float64 `json:"nmi"`
+	ARI float64 `json:"ari"`
+}
+
+// Epoch records one epoch of joint training (epoch 0 is cluster init).
+type Epoch struct {
+	Epoch        int                `json:"epoch"`
+	Loss         float64            `json:"loss"`
+	ClusterLoss  float64            `json:"cluster_loss"`
+	Losses       map[string]float64 `json:"losses,omitempty"`
+	LabelChange  float64            `json:"label_change"`
+	ClusterSizes []int              `json:"cluster_sizes"`
+	Scores       *Scores            `json:"scores,omitempty"`
+}
+
+// Report summarises a run.
+type Report struct {
+	N int `json:"n"`
+	K int `json:"k"`
+	*Scores
+	// Seconds holds the wall time of each stage.
+	Seconds map[string]float64 `json:"seconds"`
+	// TrainSamplesPerSecond is the throughput of the mini-batch steps of
+	// pretraining and joint training together.
+	TrainSamplesPerSecond float64 `json:"train_samples_per_s"`
+	// PretrainLoss is the mean loss of the last pretraining epoch.
+	PretrainLoss float64 `json:"pretrain_loss"`
+	// History holds one record per joint-training epoch.
+	History []Epoch `json:"history"`
+	// Stop says why joint training ended: "tol", "epochs" or "none".
+	Stop string `json:"stop"`
+}
+
+// trainer holds the state of one run.
+type trainer struct {
+	m        Model
+	d        Data
+	s        Schedule
+	rng      *rand.Rand
+	progress Progress
+	report   *Report
+
+	batchX   sdk.Tensor
+	indices  []int64
+	gradZ    []float32
+	gradXHat []float32
+	gradMu   []float32
+
+	stepSamples int
+	stepTime    time.Duration
+}
+
+// Train runs pretraining, cluster init and joint training on d.
+func Train(ctx context.Context, m Model, d Data, s Schedule, seed uint64, p Progress) (*Result, error) {
+	if err := checkInput(m, d, s); err != nil {
+		return nil, err
+	}
+	if p == nil {
+		p = NoProgress{}
+	}
+	t := &trainer{
+		m: m, d: d, s: s, progress: p,
+		rng:    rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15)),
+		report: &Report{N: d.X.Rows(), Seconds: map[string]float64{}, Stop: "none"},
+	}
+	start := time.Now()
+	if err := t.pretrain(ctx); err != nil {
+		return nil, err
+	}
+
+	begin := time.Now()
+	z, err := Embed(ctx, m.Encoder, d.X, embedBatch(s))
+	if err != nil {
+		return nil, fmt.Errorf("cluster init: %w", err)
+	}
+	a, err := m.Clusterer.Fit(ctx, z)
+	if err != nil {
+		return nil, fmt.Errorf("cluster init: clusterer Fit: %w", err)
+	}
+	t.report.Seconds[StageClusterInit] = time.Since(begin).Seconds()
+	t.report.K = countClusters(a.Labels)
+	t.record(0, a.Labels, nil, 0, 0, nil)
+
+	begin = time.Now()
+	if a, z, err = t.train(ctx, a, z); err != nil {
+		return nil, err
+	}
+	t.report.Seconds[StageTrain] = time.Since(begin).Seconds()
+	t.report.Seconds["total"] = time.Since(start).Seconds()
+	if t.stepTime > 0 {
+		t.report.TrainSamplesPerSecond = float64(t.stepSamples) / t.stepTime.Seconds()
+	}
+	if d.Labels != nil {
+		if t.report.Scores, err = Score(d.Labels, a.Labels); err != nil {
+			return nil, err
+		}
+	}
+	return &Result{Labels: a.Labels, Z: z, Report: *t.report}, nil
+}
+
+func checkInput(m Model, d Data, s Schedule) error {
+	switch {
+	case m.Encoder == nil || m.Clusterer == nil:
+		return fmt.Errorf("pipeline needs an encoder and a clusterer")
+	case d.X.Rows() == 0:
+		return fmt.Errorf("no input samples")
+	case d.Labels != nil && len(d.Labels) != d.X.Rows():
+		return fmt.Errorf("%d labels for %d samples", len(d.Labels), d.X.Rows())
+	case s.BatchSize <= 0 || s.UpdateInterval <= 0:
+		return fmt.Errorf("batch size and update interval must be positive")
+	}
+	return nil
+}
+
+func embedBatch(s Schedule) int { return max(s.BatchSize, 1024) }
+
+// pretrain fits the encoder on the pretrain-stage losses.
+func (t *trainer) pretrain(ctx context.Context) error {
+	var losses []Loss
+	for _, l := range t.m.Losses {
+		if l.Pretrain {
+			losses = append(losses, l)
+		}
+	}
+	if t.s.PretrainEpochs == 0 || len(losses) == 0 {
+		return nil
+	}
+	begin := time.Now()
+	n := t.d.X.Rows()
+	batches := (n + t.s.BatchSize - 1) / t.s.BatchSize
+	t.progress.Start(StagePretrain, t.s.PretrainEpochs*batches)
+	var mean float64
+	for epoch := 0; epoch < t.s.PretrainEpochs; epoch++ {
+		perm := t.rng.Perm(n)
+		var sum float64
+		for b := 0; b < batches; b++ {
+			rows := perm[b*t.s.BatchSize : min((b+1)*t.s.BatchSize, n)]
+			loss, _, err := t.step(ctx, rows, losses, false, t.s.PretrainLR)
+			if err != nil {
+				return fmt.Errorf("pretrain epoch %d: %w", epoch+1, err)
+			}
+			sum += loss * float64(len(rows))
+			t.progress.Step(epoch*batches+b+1, sum/float64(b*t.s.BatchSize+len(rows)))
+		}
+		mean = sum / float64(n)
+	}
+	t.report.PretrainLoss = mean
+	t.report.Seconds[StagePretrain] = time.Since(begin).Seconds()
+	t.progress.Finish(fmt.Sprintf("pretrain: %d epochs, loss %.5g", t.s.PretrainEpochs, mean))
+	return nil
+}
+
+// train runs joint training from the cluster-init assignment a and
+// embeddings z, returning the final ones.
+func (t *trainer) train(ctx context.Context, a sdk.Assignment, z sdk.Tensor) (sdk.Assignment, sdk.Tensor, error) {
+	if t.s.Epochs == 0 {
+		return a, z, nil
+	}
+	var losses []Loss
+	for _, l := range t.m.Losses {
+		if l.Train {
+			losses = append(losses, l)
+		}
+	}
+	n := t.d.X.Rows()
+	batches := (n + t.s.BatchSize - 1) / t.s.BatchSize
+	t.progress.Start(StageTrain, t.s.Epochs*batches)
+	t.report.Stop = "epochs"
+	prev := a.Labels
+	for epoch := 1; epoch <= t.s.Epochs; epoch++ {
+		perm := t.rng.Perm(n)
+		var sum, sumC float64
+		sums := make([]float64, len(losses))
+		for b := 0; b < batches; b++ {
+			rows := perm[b*t.s.BatchSize : min((b+1)*t.s.BatchSize, n)]
+			loss, parts, err := t.step(ctx, rows, losses, true, t.s.LR)
+			if err != nil {
+				return a, z, fmt.Errorf("train epoch %d: %w", epoch, err)
+			}
+			w := float64(len(rows))
+			sum += loss * w
+			sumC += parts[0] * w
+			for i := range losses {
+				sums[i] += parts[i+1] * w
+			}
+			t.progress.Step((epoch-1)*batches+b+1, sum/float64(b*t.s.BatchSize+len(rows)))
+		}
+		var err error
+		if z, err = Embed(ctx, t.m.Encoder, t.d.X, embedBatch(t.s)); err != nil {
+			return a, z, fmt.Errorf("train epoch %d: %w", epoch, err)
+		}
+		if epoch%t.s.UpdateInterval == 0 {
+			a, err = t.m.Clusterer.Update(ctx, z)
+		} else {
+			a, err = t.m.Clusterer.Assign(ctx, z)
+		}
+		if err != nil {
+			return a, z, fmt.Errorf("train epoch %d: clusterer: %w", epoch, err)
+		}
+		named := make(map[string]float64, len(losses))
+		for i, l := range losses {
+			named[l.Name] = sums[i] / float64(n)
+		}
+		change := labelChange(prev, a.Labels)
+		prev = a.Labels
+		if err := t.record(epoch, a.Labels, named, sum/float64(n), sumC/float64(n), &change); err != nil {
+			return a, z, err
+		}
+		if change < t.s.Tol {
+			t.report.Stop = "tol"
+			break
+		}
+	}
+	last := t.report.History[len(t.report.History)-1]
+	t.progress.Finish(fmt.Sprintf("train: %d epochs, loss %.5g, label change %.4f, stop: %s",
+		last.Epoch, last.Loss, last.LabelChange, t.report.Stop))
+	return a, z, nil
+}
+
+// step runs one mini-batch: forward, losses, backward and (in joint
+// training) the clusterer step. It returns the total loss and, in joint
+// training, the clustering loss followed by each auxiliary loss.
+func (t *trainer) step(ctx context.Context, rows []int, losses []Loss, joint bool, lr float64) (float64, []float64, error) {
+	begin := time.Now()
+	x := t.gather(rows)
+	fwd, err := t.m.Encoder.Forward(ctx, x, true)
+	if err != nil {
+		return 0, nil, fmt.Errorf("encoder Forward: %w", err)
+	}
+	gz := resize(&t.gradZ, len(fwd.Z.Data))
+	gx := resize(&t.gradXHat, len(fwd.XHat.Data))
+	total := 0.0
+	parts := make([]float64, 0, len(losses)+1)
+	var cl sdk.ClusterLoss
+	if joint {
+		cl, err = t.m.Clusterer.Loss(ctx, sdk.ClusterLossRequest{Z: fwd.Z, Indices: t.indices, Train: true})
+		if err != nil {
+			return 0, nil, fmt.Errorf("clusterer Loss: %w", err)
+		}
+		total += t.s.Beta * cl.Value
+		parts = append(parts, cl.Value)
+		if err := axpy(gz, float32(t.s.Beta), cl.GradZ.Data); err != nil {
+			return 0, nil, fmt.Errorf("clusterer Loss: gradient w.r.t. z: %w", err)
+		}
+	}
+	var gmu []float32
+	if joint {
+		gmu = resize(&t.gradMu, len(cl.Centroids.Data))
+	}
+	usedMu := false
+	for _, l := range losses {
+		out, err := l.Eval(ctx, sdk.LossInput{X: x, XHat: fwd.XHat, Z: fwd.Z, Centroids: cl.Centroids, Soft: cl.Soft})
+		if err != nil {
+			return 0, nil, fmt.Errorf("loss %q: %w", l.Name, err)
+		}
+		total += l.Weight * out.Value
+		parts = append(parts, out.Value)
+		w := float32(l.Weight)
+		if err := axpy(gz, w, out.GradZ.Data); err != nil {
+			return 0, nil, fmt.Errorf("loss %q: gradient w.r.t. z: %w", l.Name, err)
+		}
+		if err := axpy(gx, w, out.GradXHat.Data); err != nil {
+			return 0, nil, fmt.Errorf("loss %q: gradient w.r.t. the reconstruction: %w", l.Name, err)
+		}
+		if len(out.GradCentroids.Data) > 0 {
+			if err := axpy(gmu, w, out.GradCentroids.Data); err != nil {
+				return 0, nil, fmt.Errorf("loss %q: gradient w.r.t. the centroids: %w", l.Name, err)
+			}
+			usedMu = true
+		}
+	}
+	req := sdk.BackwardRequest{GradZ: like(fwd.Z, gz), GradXHat: like(fwd.XHat, gx), LearningRate: lr}
+	if err := t.m.Encoder.Backward(ctx, req); err != nil {
+		return 0, nil, fmt.Errorf("encoder Backward: %w", err)
+	}
+	if joint {
+		step := sdk.ClusterStepRequest{}
+		if usedMu {
+			step.GradCentroids = like(cl.Centroids, gmu)
+		}
+		if err := t.m.Clusterer.Step(ctx, step); err != nil {
+			return 0, nil, fmt.Errorf("clusterer Step: %w", err)
+		}
+	}
+	t.stepSamples += len(rows)
+	t.stepTime += time.Since(begin)
+	return total, parts, nil
+}
+
+// gather copies the given rows of the data into the reusable batch tensor
+// and records their indices.
+func (t *trainer) gather(rows []int) sdk.Tensor {
+	cols := t.d.X.Cols()
+	if cap(t.batchX.Data) < len(rows)*cols {
+		t.batchX.Data = make([]float32, len(rows)*cols)
+		t.indices = make([]int64, len(rows))
+	}
+	data := t.batchX.Data[:len(rows)*cols]
+	t.indices = t.indices[:len(rows)]
+	for i, r := range rows {
+		copy(data[i*cols:(i+1)*cols], t.d.X.Data[r*cols:(r+1)*cols])
+		t.indices[i] = int64(r)
+	}
+	shape := append([]int{len(rows)}, t.d.X.Shape[1:]...)
+	return sdk.Tensor{Shape: shape, Data: data}
+}
+
+// record appends a history entry for the given epoch.
+func (t *trainer) record(epoch int, labels []int32, losses map[string]float64, loss, lossC float64, change *float64) error {
+	e := Epoch{Epoch: epoch, Loss: loss, ClusterLoss: lossC, Losses: losses, ClusterSizes: clusterSizes(labels)}
+	if change != nil {
+		e.LabelChange = *change
+	} else {
+		e.LabelChange = 1
+	}
+	if t.d.Labels != nil {
+		s, err := Score(t.d.Labels, labels)
+		if err != nil {
+			return err
+		}
+		e.Scores = s
+	}
+	t.report.History = append(t.report.History, e)
+	return nil
+}
+
+// Score computes ACC, NMI and ARI of pred against truth.
+func Score(truth, pred []int32) (*Scores, error) {
+	acc, err := metrics.ACC(truth, pred)
+	if err != nil {
+		return nil, fmt.Errorf("scoring: %w", err)
+	}
+	nmi, err := metrics.NMI(truth, pred)
+	if err != nil {
+		return nil, fmt.Errorf("scoring: %w", err)
+	}
+	ari, err := metrics.ARI(truth, pred)
+	if err != nil {
+		return nil, fmt.Errorf("scoring: %w", err)
+	}
+	return &Scores{ACC: acc, NMI: nmi, ARI: ari}, nil
+}
+
+// Embed runs the encoder over all of x in batches of the given size and
+// returns the embeddings.
+func Embed(ctx context.Context, enc sdk.Encoder, x sdk.Tensor, batch int) (sdk.Tensor, error) {
+	n, cols := x.Rows(), x.Cols()
+	var z sdk.Tensor
+	for lo := 0; lo < n; lo += batch {
+		hi := min(lo+batch, n)
+		shape := append([]int{hi - lo}, x.Shape[1:]...)
+		fwd, err := enc.Forward(ctx, sdk.Tensor{Shape: shape, Data: x.Data[lo*cols : hi*cols]}, false)
+		if err != nil {
+			return sdk.Tensor{}, fmt.Errorf("encoder Forward: %w", err)
+		}
+		if z.Empty() {
+			z = sdk.NewTensor(n, fwd.Z.Cols())
+		}
+		copy(z.Data[lo*z.Cols():hi*z.Cols()], fwd.Z.Data)
+	}
+	return z, nil
+}
+
+func resize(buf *[]float32, n int) []float32 {
+	if cap(*buf) < n {
+		*buf = make([]float32, n)
+	}
+	b := (*buf)[:n]
+	clear(b)
+	return b
+}
+
+// like returns a tensor shaped like t holding data, or the empty tensor
+// when t is empty.
+func like(t sdk.Tensor, data []float32) sdk.Tensor {
+	if t.Empty() {
+		return sdk.Tensor{}
+	}
+	return sdk.Tensor{Shape: t.Shape, Data: data}
+}
+
+// axpy adds a·x to y; an empty x adds nothing.
+func axpy(y []float32, a float32, x []float32) error {
+	if len(x) == 0 || a == 0 {
+		return nil
+	}
+	if len(x) != len(y) {
+		return fmt.Errorf("%d values, want %d", len(x), len(y))
+	}
+	for i, v := range x {
+		y[i] += a * v
+	}
+	return nil
+}
+
+func labelChange(prev, cur []int32) float64 {
+	changed := 0
+	for i := range cur {
+		if prev[i] != cur[i] {
+			changed++
+		}
+	}
+	return float64(changed) / float64(len(cur))
+}
+
+func clusterSizes(labels []int32) []int {
+	sizes := make([]int, countClusters(labels))
+	for _, l := range labels {
+		sizes[l]++
+	}
+	return sizes
+}
+
+func countClusters(labels []int32) int {
+	k := int32(0)
+	for _, l := range labels {
+		k = max(k, l+1)
+	}
+	return int(k)
+}

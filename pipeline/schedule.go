@@ -1,0 +1,29 @@
+package pipeline
+
+// Schedule is the training schedule of a run.
+type Schedule struct {
+	// BatchSize is the mini-batch size of both training stages.
+	BatchSize int
+	// PretrainEpochs is the number of pretraining epochs.
+	PretrainEpochs int
+	// PretrainLR overrides the encoder's learning rate in pretraining when > 0.
+	PretrainLR float64
+	// Epochs is the maximum number of joint-training epochs.
+	Epochs int
+	// LR overrides the encoder's learning rate in joint training when > 0.
+	LR float64
+	// Beta is the weight β of the clustering loss.
+	Beta float64
+	// Tol stops joint training when the fraction of samples that change
+	// cluster between two updates falls below it.
+	Tol float64
+	// UpdateInterval is the number of epochs between clusterer Updates.
+	UpdateInterval int
+}
+
+// Stage names a stage of a run in metrics and progress output.
+const (
+	StagePretrain    = "pretrain"
+	StageClusterInit = "cluster_init"
+	StageTrain       = "train"
+)

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The test suite: README's test command. Runs the main module's tests, the
+# pure-Go (noasm) kernels, and the example plugin's own module.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+go test -count=1 ./...
+go test -count=1 -tags noasm ./internal/kernels/...
+for mod in examples/*/go.mod; do
+  [ -e "$mod" ] || continue
+  (cd "$(dirname "$mod")" && go test -count=1 ./...)
+done

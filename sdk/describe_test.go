@@ -1,0 +1,89 @@
+package sdk
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+)
+
+var testDesc = Description{
+	Name: "t", Kind: KindEncoder, Version: "0",
+	Fields: []Field{
+		{Name: "n", Type: TypeInt, Default: 3},
+		{Name: "lr", Type: TypeFloat, Default: 0.5},
+		{Name: "act", Type: TypeString, Default: "relu", Enum: []string{"relu", "tanh"}},
+		{Name: "on", Type: TypeBool, Default: false},
+		{Name: "hidden", Type: TypeInts, Default: []int{4, 5}},
+		{Name: "w", Type: TypeFloats, Default: []float64{1}},
+		{Name: "cols", Type: TypeStrings, Default: []string{}},
+	},
+}
+
+func TestResolveConfigDefaultsAndOverrides(t *testing.T) {
+	got, err := ResolveConfig(testDesc, map[string]any{
+		"n": float64(7), "lr": "0.25", "act": "tanh", "on": "true",
+		"hidden": []any{float64(1), "2"}, "w": "1.5, 2", "cols": []any{"a", "b"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Config{"n": 7, "lr": 0.25, "act": "tanh", "on": true, "hidden": []int{1, 2}, "w": []float64{1.5, 2}, "cols": []string{"a", "b"}}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %#v\nwant %#v", got, want)
+	}
+	def, err := ResolveConfig(testDesc, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if def.Int("n") != 3 || def.String("act") != "relu" || !reflect.DeepEqual(def.Ints("hidden"), []int{4, 5}) {
+		t.Fatalf("defaults not applied: %#v", def)
+	}
+}
+
+func TestResolveConfigErrorsNameTheKey(t *testing.T) {
+	for _, tc := range []struct {
+		raw  map[string]any
+		want string
+	}{
+		{map[string]any{"bogus": 1}, `unknown config key "bogus"`},
+		{map[string]any{"n": 1.5}, `config key "n": want an integer`},
+		{map[string]any{"n": "x"}, `config key "n": want an integer`},
+		{map[string]any{"lr": true}, `config key "lr": want a number`},
+		{map[string]any{"act": "gelu"}, `config key "act": "gelu" is not one of relu, tanh`},
+		{map[string]any{"on": "maybe"}, `config key "on": want a bool`},
+		{map[string]any{"hidden": []any{1, "z"}}, `config key "hidden": item 1: want an integer`},
+		{map[string]any{"cols": []any{1}}, `config key "cols": item 0: want a string`},
+	} {
+		_, err := ResolveConfig(testDesc, tc.raw)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: got error %v, want it to contain %q", tc.raw, err, tc.want)
+		}
+	}
+}
+
+func TestTensorValidate(t *testing.T) {
+	ok := NewTensor(2, 3)
+	if err := ok.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if err := (Tensor{}).Validate(); err != nil {
+		t.Fatalf("empty tensor: %v", err)
+	}
+	bad := Tensor{Shape: []int{2, 3}, Data: make([]float32, 5)}
+	if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), "needs 6 values, has 5") {
+		t.Fatalf("short data: %v", err)
+	}
+	nan := NewTensor(2, 2)
+	nan.Data[3] = float32(zero() / zero())
+	if err := nan.Validate(); err == nil || !strings.Contains(err.Error(), "row 1") {
+		t.Fatalf("NaN: %v", err)
+	}
+	if err := ok.CheckShape(-1, 3); err != nil {
+		t.Fatal(err)
+	}
+	if err := ok.CheckShape(2, 4); err == nil {
+		t.Fatal("CheckShape accepted a wrong width")
+	}
+}
+
+func zero() float64 { return 0 }
