@@ -1,0 +1,242 @@
+package mlp
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"math"
+)
+
+// The state format, little-endian throughout:
+//
+//	magic "DCMLPENC", version uint32,
+//	input width uint32, layer count uint32, leaky slope float32,
+//	per layer: in uint32, out uint32, activation uint8,
+//	optimiser uint8 (0 adam, 1 sgd), encoder steps uint64, decoder steps uint64,
+//	noise PCG state: length uint32 + bytes,
+//	parameters, then the optimiser slots (adam: m, v; sgd: m), float32 each.
+const (
+	stateMagic   = "DCMLPENC"
+	stateVersion = 1
+)
+
+// Save serialises the architecture, weights, optimiser state and the
+// noise generator, so that Load resumes training exactly.
+func (e *Encoder) Save(ctx context.Context) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if e.layers == nil {
+		return nil, fmt.Errorf("encoder \"mlp\": Save before Configure")
+	}
+	rng, err := e.noiseSrc.MarshalBinary()
+	if err != nil {
+		return nil, fmt.Errorf("encoder \"mlp\": saving noise generator: %w", err)
+	}
+	slots := e.optimizerSlots()
+	buf := make([]byte, 0, 64+9*len(e.layers)+len(rng)+4*len(e.params)*(1+len(slots)))
+	le := binary.LittleEndian
+	buf = append(buf, stateMagic...)
+	buf = le.AppendUint32(buf, stateVersion)
+	buf = le.AppendUint32(buf, uint32(e.dim))
+	buf = le.AppendUint32(buf, uint32(len(e.layers)))
+	buf = le.AppendUint32(buf, math.Float32bits(e.set.slope))
+	for _, l := range e.layers {
+		buf = le.AppendUint32(buf, uint32(l.in))
+		buf = le.AppendUint32(buf, uint32(l.out))
+		buf = append(buf, byte(l.act))
+	}
+	buf = append(buf, e.optimizerCode())
+	buf = le.AppendUint64(buf, uint64(e.steps[0]))
+	buf = le.AppendUint64(buf, uint64(e.steps[1]))
+	buf = le.AppendUint32(buf, uint32(len(rng)))
+	buf = append(buf, rng...)
+	for _, s := range append([][]float32{e.params}, slots...) {
+		for _, v := range s {
+			buf = le.AppendUint32(buf, math.Float32bits(v))
+		}
+	}
+	return buf, nil
+}
+
+// optimizerSlots returns the optimiser's per-parameter arrays in save order.
+func (e *Encoder) optimizerSlots() [][]float32 {
+	if e.opt.adam {
+		return [][]float32{e.opt.m, e.opt.v}
+	}
+	return [][]float32{e.opt.m}
+}
+
+func (e *Encoder) optimizerCode() byte {
+	if e.opt.adam {
+		return 0
+	}
+	return 1
+}
+
+// Load restores what Save produced. The saved architecture must match the
+// configured one. State saved with the other optimiser loads the weights
+// and starts the configured optimiser afresh (e.g. Adam pretraining followed
+// by SGD fine-tuning).
+func (e *Encoder) Load(ctx context.Context, state []byte) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if e.layers == nil {
+		return fmt.Errorf("encoder \"mlp\": Load before Configure")
+	}
+	if err := e.decode(state); err != nil {
+		return fmt.Errorf("encoder \"mlp\": loading state: %w", err)
+	}
+	e.train.rows = 0
+	return nil
+}
+
+// stateReader reads little-endian values and remembers the first error.
+type stateReader struct {
+	r   *bytes.Reader
+	err error
+}
+
+func (s *stateReader) read(v any) {
+	if s.err == nil {
+		if err := binary.Read(s.r, binary.LittleEndian, v); err != nil {
+			s.err = fmt.Errorf("truncated at byte %d: %w", s.r.Size()-int64(s.r.Len()), err)
+		}
+	}
+}
+
+func (e *Encoder) decode(state []byte) error {
+	if !bytes.HasPrefix(state, []byte(stateMagic)) {
+		return fmt.Errorf("not an mlp encoder state (bad magic)")
+	}
+	sr := &stateReader{r: bytes.NewReader(state[len(stateMagic):])}
+	var version, dim, nLayers uint32
+	var slope float32
+	sr.read(&version)
+	if sr.err == nil && version != stateVersion {
+		return fmt.Errorf("state version %d, this build reads %d", version, stateVersion)
+	}
+	sr.read(&dim)
+	sr.read(&nLayers)
+	sr.read(&slope)
+	if sr.err != nil {
+		return sr.err
+	}
+	if nLayers > 1<<16 {
+		return fmt.Errorf("state declares %d layers", nLayers)
+	}
+	saved := make([]layer, nLayers)
+	for i := range saved {
+		var in, out uint32
+		var act uint8
+		sr.read(&in)
+		sr.read(&out)
+		sr.read(&act)
+		saved[i] = layer{in: int(in), out: int(out), act: activation(act)}
+	}
+	if sr.err != nil {
+		return sr.err
+	}
+	if err := e.checkArchitecture(int(dim), saved, slope); err != nil {
+		return err
+	}
+	var optCode uint8
+	var steps [2]uint64
+	var rngLen uint32
+	sr.read(&optCode)
+	sr.read(&steps)
+	sr.read(&rngLen)
+	if sr.err != nil {
+		return sr.err
+	}
+	if int64(rngLen) > int64(sr.r.Len()) {
+		return fmt.Errorf("noise generator state of %d bytes is truncated", rngLen)
+	}
+	rng := make([]byte, rngLen)
+	sr.read(rng)
+	params := make([]float32, len(e.params))
+	sr.read(params)
+	if optCode > 1 {
+		return fmt.Errorf("unknown optimiser code %d", optCode)
+	}
+	var slots [][]float32
+	if optCode == e.optimizerCode() {
+		for range e.optimizerSlots() {
+			s := make([]float32, len(e.params))
+			sr.read(s)
+			slots = append(slots, s)
+		}
+	}
+	if sr.err != nil {
+		return sr.err
+	}
+	if slots != nil && sr.r.Len() != 0 {
+		return fmt.Errorf("%d unexpected bytes after the optimiser state", sr.r.Len())
+	}
+	if err := e.noiseSrc.UnmarshalBinary(rng); err != nil {
+		return fmt.Errorf("noise generator: %w", err)
+	}
+	copy(e.params, params)
+	if slots == nil {
+		e.opt.reset()
+		e.steps = [2]int{}
+		return nil
+	}
+	for i, s := range e.optimizerSlots() {
+		copy(s, slots[i])
+	}
+	e.steps = [2]int{int(steps[0]), int(steps[1])}
+	return nil
+}
+
+// checkArchitecture compares a saved architecture with the configured one.
+func (e *Encoder) checkArchitecture(dim int, saved []layer, slope float32) error {
+	if dim != e.dim {
+		return fmt.Errorf("saved input width %d, configured %d (input shape %v)", dim, e.dim, e.inShape)
+	}
+	if len(saved) != len(e.layers) {
+		return fmt.Errorf("saved network has %d layers %s, configured %d layers %s", len(saved), widths(saved), len(e.layers), widths(e.layers))
+	}
+	for i, l := range saved {
+		c := e.layers[i]
+		if l.in != c.in || l.out != c.out {
+			return fmt.Errorf("saved network has layers %s, configured %s", widths(saved), widths(e.layers))
+		}
+		if l.act != c.act {
+			return fmt.Errorf("layer %d: saved activation %s, configured %s", i, l.act, c.act)
+		}
+	}
+	if slope != e.set.slope && e.set.hiddenAct == actLeakyReLU {
+		return fmt.Errorf("saved leaky_slope %v, configured %v", slope, e.set.slope)
+	}
+	return nil
+}
+
+// widths formats the layer widths as d-h1-...-d.
+func widths(layers []layer) string {
+	var b bytes.Buffer
+	for i, l := range layers {
+		if i == 0 {
+			fmt.Fprintf(&b, "%d", l.in)
+		}
+		fmt.Fprintf(&b, "-%d", l.out)
+	}
+	return b.String()
+}
+
+// String names the activation as the config does.
+func (a activation) String() string {
+	switch a {
+	case actLinear:
+		return "linear"
+	case actReLU:
+		return "relu"
+	case actLeakyReLU:
+		return "leaky_relu"
+	case actSigmoid:
+		return "sigmoid"
+	}
+	return fmt.Sprintf("activation(%d)", uint8(a))
+}
