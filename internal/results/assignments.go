@@ -1,0 +1,225 @@
+package results
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/arrow/array"
+	"github.com/apache/arrow/go/v15/arrow/memory"
+	"github.com/apache/arrow/go/v15/parquet"
+	"github.com/apache/arrow/go/v15/parquet/compress"
+	"github.com/apache/arrow/go/v15/parquet/pqarrow"
+
+	"github.com/deepclust/deepclust/sdk"
+)
+
+// The column names of an assignments file.
+const (
+	ColumnRow       = "row"
+	ColumnCluster   = "cluster"
+	ColumnEmbedding = "embedding"
+	ColumnLabel     = "label"
+)
+
+// Assignments is the content of an assignments file.
+type Assignments struct {
+	// Rows holds each sample's row in the input data.
+	Rows []int64
+	// Clusters holds each sample's cluster.
+	Clusters []int32
+	// Z holds the embeddings, N × d.
+	Z sdk.Tensor
+	// Truth holds the ground-truth labels, or nil when the file has none.
+	Truth []int32
+}
+
+// assignmentsSchema is the schema of an assignments file with embeddings
+// of width d, with or without the label column.
+func assignmentsSchema(d int, withTruth bool) *arrow.Schema {
+	fields := []arrow.Field{
+		{Name: ColumnRow, Type: arrow.PrimitiveTypes.Int64},
+		{Name: ColumnCluster, Type: arrow.PrimitiveTypes.Int32},
+		// Nullable (though never null): pqarrow v15 reads the values of a
+		// non-nullable fixed-size list column back as nulls
+		// (apache/arrow-go#584).
+		{Name: ColumnEmbedding, Type: arrow.FixedSizeListOf(int32(d), arrow.PrimitiveTypes.Float32), Nullable: true},
+	}
+	if withTruth {
+		fields = append(fields, arrow.Field{Name: ColumnLabel, Type: arrow.PrimitiveTypes.Int32})
+	}
+	return arrow.NewSchema(fields, nil)
+}
+
+// WriteAssignments writes the cluster labels of the rows of z, with the
+// embeddings themselves and, when truth is not nil, the ground-truth labels,
+// as a zstd-compressed Parquet file (see the package documentation).
+func WriteAssignments(path string, labels []int32, z sdk.Tensor, truth []int32) error {
+	return writeAssignments(path, labels, z, truth, memory.DefaultAllocator)
+}
+
+func writeAssignments(path string, labels []int32, z sdk.Tensor, truth []int32, mem memory.Allocator) error {
+	if err := checkAssignments(labels, z, truth); err != nil {
+		return fmt.Errorf("writing assignments %s: %w", path, err)
+	}
+	rec := assignmentsRecord(labels, z, truth, mem)
+	defer rec.Release()
+	if err := writeParquet(path, rec, mem); err != nil {
+		os.Remove(path)
+		return fmt.Errorf("writing assignments %s: %w", path, err)
+	}
+	return nil
+}
+
+func checkAssignments(labels []int32, z sdk.Tensor, truth []int32) error {
+	n, d := len(labels), z.Cols()
+	switch {
+	case z.Rows() != n:
+		return fmt.Errorf("%d cluster labels for %d embeddings", n, z.Rows())
+	case truth != nil && len(truth) != n:
+		return fmt.Errorf("%d ground-truth labels for %d rows", len(truth), n)
+	case d == 0:
+		return fmt.Errorf("embeddings of shape %v have no values per row", z.Shape)
+	case len(z.Data) != n*d:
+		return fmt.Errorf("embeddings of shape %v hold %d values", z.Shape, len(z.Data))
+	}
+	return nil
+}
+
+// assignmentsRecord builds the record of an assignments file.
+func assignmentsRecord(labels []int32, z sdk.Tensor, truth []int32, mem memory.Allocator) arrow.Record {
+	n := len(labels)
+	b := array.NewRecordBuilder(mem, assignmentsSchema(z.Cols(), truth != nil))
+	defer b.Release()
+	rows := b.Field(0).(*array.Int64Builder)
+	rows.Reserve(n)
+	for i := range n {
+		rows.UnsafeAppend(int64(i))
+	}
+	b.Field(1).(*array.Int32Builder).AppendValues(labels, nil)
+	emb := b.Field(2).(*array.FixedSizeListBuilder)
+	emb.Reserve(n)
+	for range n {
+		emb.Append(true)
+	}
+	emb.ValueBuilder().(*array.Float32Builder).AppendValues(z.Data, nil)
+	if truth != nil {
+		b.Field(3).(*array.Int32Builder).AppendValues(truth, nil)
+	}
+	return b.NewRecord()
+}
+
+// writeParquet writes rec to path with zstd compression, dictionary
+// encoding only for the small-integer columns, and the Arrow schema stored
+// so that the fixed-size list reads back as one.
+func writeParquet(path string, rec arrow.Record, mem memory.Allocator) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	props := parquet.NewWriterProperties(
+		parquet.WithAllocator(mem),
+		parquet.WithCompression(compress.Codecs.Zstd),
+		parquet.WithDictionaryDefault(false),
+		parquet.WithDictionaryFor(ColumnCluster, true),
+		parquet.WithDictionaryFor(ColumnLabel, true),
+	)
+	w, err := pqarrow.NewFileWriter(rec.Schema(), f, props,
+		pqarrow.NewArrowWriterProperties(pqarrow.WithAllocator(mem), pqarrow.WithStoreSchema()))
+	if err != nil {
+		return err
+	}
+	if err := w.Write(rec); err != nil {
+		w.Close()
+		return err
+	}
+	if err := w.Close(); err != nil {
+		return err
+	}
+	// The Parquet writer closes its sink; close again in case it did not.
+	if err := f.Close(); err != nil && !errors.Is(err, os.ErrClosed) {
+		return err
+	}
+	return nil
+}
+
+// ReadAssignments reads a file written by WriteAssignments.
+func ReadAssignments(path string) (*Assignments, error) {
+	return readAssignments(path, memory.DefaultAllocator)
+}
+
+func readAssignments(path string, mem memory.Allocator) (*Assignments, error) {
+	a, err := decodeAssignments(path, mem)
+	if err != nil {
+		return nil, fmt.Errorf("reading assignments %s: %w", path, err)
+	}
+	return a, nil
+}
+
+func decodeAssignments(path string, mem memory.Allocator) (*Assignments, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	tbl, err := pqarrow.ReadTable(context.Background(), f, parquet.NewReaderProperties(mem), pqarrow.ArrowReadProperties{}, mem)
+	if err != nil {
+		return nil, err
+	}
+	defer tbl.Release()
+	schema := tbl.Schema()
+	if schema.NumFields() < 3 {
+		return nil, fmt.Errorf("schema %v is not an assignments schema", schema)
+	}
+	emb, ok := schema.Field(2).Type.(*arrow.FixedSizeListType)
+	if !ok {
+		return nil, fmt.Errorf("column %q has type %s, want fixed_size_list<float32>", schema.Field(2).Name, schema.Field(2).Type)
+	}
+	d := int(emb.Len())
+	want := assignmentsSchema(d, schema.NumFields() == 4)
+	for i, f := range want.Fields() {
+		if i >= schema.NumFields() || schema.Field(i).Name != f.Name || !arrow.TypeEqual(schema.Field(i).Type, f.Type) {
+			return nil, fmt.Errorf("schema %v, want %v", schema, want)
+		}
+	}
+	if schema.NumFields() != want.NumFields() {
+		return nil, fmt.Errorf("schema %v, want %v", schema, want)
+	}
+	for i := range want.NumFields() {
+		for _, c := range tbl.Column(i).Data().Chunks() {
+			if c.NullN() > 0 {
+				return nil, fmt.Errorf("column %q has %d nulls", want.Field(i).Name, c.NullN())
+			}
+		}
+	}
+	n := int(tbl.NumRows())
+	out := &Assignments{Rows: make([]int64, 0, n), Clusters: make([]int32, 0, n), Z: sdk.NewTensor(n, d)}
+	if want.NumFields() == 4 {
+		out.Truth = make([]int32, 0, n)
+	}
+	row := 0
+	for _, c := range tbl.Column(2).Data().Chunks() {
+		l := c.(*array.FixedSizeList)
+		vals := l.ListValues().(*array.Float32).Float32Values()
+		for i := 0; i < l.Len(); i++ {
+			start, end := l.ValueOffsets(i)
+			copy(out.Z.Row(row), vals[start:end])
+			row++
+		}
+	}
+	for _, c := range tbl.Column(0).Data().Chunks() {
+		out.Rows = append(out.Rows, c.(*array.Int64).Int64Values()...)
+	}
+	for _, c := range tbl.Column(1).Data().Chunks() {
+		out.Clusters = append(out.Clusters, c.(*array.Int32).Int32Values()...)
+	}
+	if out.Truth != nil {
+		for _, c := range tbl.Column(3).Data().Chunks() {
+			out.Truth = append(out.Truth, c.(*array.Int32).Int32Values()...)
+		}
+	}
+	return out, nil
+}
