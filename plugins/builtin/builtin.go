@@ -1,0 +1,27 @@
+package builtin
+
+import (
+	"github.com/deepclust/deepclust/clusterers/kmeans"
+	"github.com/deepclust/deepclust/encoders/mlp"
+	"github.com/deepclust/deepclust/losses/reconstruction"
+	"github.com/deepclust/deepclust/plugins"
+	"github.com/deepclust/deepclust/sdk"
+)
+
+// factories lists every built-in plugin.
+var factories = []plugins.Factory{
+	func() sdk.Describer { return mlp.New() },
+	func() sdk.Describer { return kmeans.New() },
+	func() sdk.Describer { return reconstruction.New() },
+}
+
+// Registry returns a registry holding every built-in plugin.
+func Registry() (*plugins.Registry, error) {
+	r := &plugins.Registry{}
+	for _, f := range factories {
+		if err := r.Register(f); err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
+}

@@ -1,0 +1,274 @@
+package plugins
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os/exec"
+	"strings"
+	"sync"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/deepclust/deepclust/sdk"
+)
+
+// Host opens plugins.
+type Host struct {
+	// Registry holds the built-ins that Spec.Name selects.
+	Registry *Registry
+	// SelfCommand returns the command that serves the built-in kind/name
+	// through the protocol, for built-ins with Isolation Process; the CLI
+	// runs "deepclust plugin serve KIND NAME", which calls ServeBuiltin.
+	SelfCommand func(kind sdk.Kind, name string) *exec.Cmd
+	// Logger receives the host's and the plugins' logs (a plugin's stderr
+	// lines are re-logged here); nil discards them.
+	Logger hclog.Logger
+}
+
+// Plugin is an opened plugin. Its Encoder, Clusterer or Loss checks every
+// call (see the package documentation). Close it when done.
+type Plugin struct {
+	label  string
+	desc   sdk.Description
+	impl   sdk.Describer
+	client *plugin.Client // nil in-process
+	pid    int
+}
+
+// Open starts (or, in-process, instantiates) the plugin s asks for and
+// checks that it is what s says: its Describe reports s.Kind and, for a
+// built-in, s.Name. On error nothing is left running.
+func (h *Host) Open(ctx context.Context, s Spec) (*Plugin, error) {
+	s, err := s.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if s.Isolation == InProcess {
+		return h.openInProcess(s)
+	}
+	return h.openProcess(ctx, s)
+}
+
+func (h *Host) openInProcess(s Spec) (*Plugin, error) {
+	if h.Registry == nil {
+		return nil, fmt.Errorf("%s: the host has no registry of built-ins", s.label())
+	}
+	f, err := h.Registry.Lookup(s.Kind, s.Name)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", s.label(), err)
+	}
+	p := &Plugin{label: s.label()}
+	c := &caller{label: p.label, timeout: s.Timeout, inProcess: true}
+	impl, err := call(context.Background(), c, "Describe", func(context.Context) (sdk.Describer, error) { return f(), nil })
+	if err != nil {
+		return nil, err
+	}
+	return p, p.wrap(impl, c)
+}
+
+// wrap puts the checking wrapper of its kind around impl.
+func (p *Plugin) wrap(impl sdk.Describer, c *caller) error {
+	p.desc = impl.Describe()
+	switch inner := impl.(type) {
+	case sdk.Encoder:
+		p.impl = &checkedEncoder{inner: inner, c: c, desc: p.desc}
+	case sdk.Clusterer:
+		p.impl = &checkedClusterer{inner: inner, c: c, desc: p.desc}
+	case sdk.Loss:
+		p.impl = &checkedLoss{inner: inner, c: c, desc: p.desc}
+	default:
+		return fmt.Errorf("%s: %T implements none of sdk.Encoder, sdk.Clusterer, sdk.Loss", p.label, impl)
+	}
+	return nil
+}
+
+func (h *Host) openProcess(ctx context.Context, s Spec) (*Plugin, error) {
+	var cmd *exec.Cmd
+	if s.Path != "" {
+		cmd = exec.Command(s.Path, s.Args...)
+	} else {
+		if h.SelfCommand == nil {
+			return nil, fmt.Errorf("%s: the host cannot run built-ins as a process (no self command)", s.label())
+		}
+		if _, err := h.Registry.Lookup(s.Kind, s.Name); err != nil {
+			return nil, fmt.Errorf("%s: %w", s.label(), err)
+		}
+		cmd = h.SelfCommand(s.Kind, s.Name)
+	}
+	var secure *plugin.SecureConfig
+	if s.SHA256 != "" {
+		sum, _ := hex.DecodeString(s.SHA256) // checked by withDefaults
+		secure = &plugin.SecureConfig{Checksum: sum, Hash: sha256.New()}
+	}
+	logger := h.Logger
+	if logger == nil {
+		logger = hclog.NewNullLogger()
+	}
+	stderr := &lastLine{}
+	client := plugin.NewClient(&plugin.ClientConfig{
+		Stderr:           stderr,
+		HandshakeConfig:  sdk.Handshake,
+		Plugins:          plugin.PluginSet{string(s.Kind): &hostedPlugin{}},
+		Cmd:              cmd,
+		SecureConfig:     secure,
+		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
+		AutoMTLS:         true,
+		StartTimeout:     s.Timeout,
+		Logger:           logger.Named(string(s.Kind)).With("plugin", s.label()),
+		GRPCDialOptions: []grpc.DialOption{grpc.WithDefaultCallOptions(
+			grpc.MaxCallRecvMsgSize(sdk.MaxMessageSize), grpc.MaxCallSendMsgSize(sdk.MaxMessageSize))},
+	})
+	p := &Plugin{label: s.label(), client: client}
+	fail := func(format string, args ...any) (*Plugin, error) {
+		client.Kill()
+		return nil, fmt.Errorf("%s: "+format, append([]any{p.label}, args...)...)
+	}
+	rpc, err := client.Client()
+	switch {
+	case errors.Is(err, plugin.ErrChecksumsDoNotMatch):
+		return fail("sha256 of %s does not match the pinned %s", cmd.Path, s.SHA256)
+	case err != nil && strings.Contains(err.Error(), "Unrecognized remote plugin message"):
+		// go-plugin's several-line explanation, condensed.
+		said := "it wrote nothing to stderr"
+		if line := stderr.last(); line != "" {
+			said = "its last stderr line: " + line
+		}
+		return fail("starting %s: it exited or wrote no go-plugin handshake (not a deepclust plugin?); %s", cmd.Path, said)
+	case err != nil:
+		return fail("starting %s: %s", cmd.Path, oneLine(err.Error()))
+	}
+	if rc := client.ReattachConfig(); rc != nil {
+		p.pid = rc.Pid
+	}
+	raw, err := rpc.Dispense(string(s.Kind))
+	if err != nil {
+		return fail("starting: %v", err)
+	}
+	c := &caller{label: p.label, timeout: s.Timeout, kill: client.Kill}
+	impl, err := call(ctx, c, "Describe", func(ctx context.Context) (sdk.Describer, error) {
+		d, err := sdk.NewClient(ctx, raw.(*grpc.ClientConn), s.Kind)
+		if status.Code(err) == codes.Unimplemented {
+			return nil, replyErrorf("the binary does not serve a %s plugin", s.Kind)
+		}
+		return d, err
+	})
+	if err != nil {
+		client.Kill()
+		return nil, err
+	}
+	if s.Name != "" && impl.Describe().Name != s.Name {
+		return fail("the process serves %q", impl.Describe().Name)
+	}
+	if err := p.wrap(impl, c); err != nil {
+		return fail("%v", err)
+	}
+	return p, nil
+}
+
+// lastLine keeps the last non-empty line written to it (at most 300 bytes),
+// so that start-up errors can quote what the plugin said before dying.
+type lastLine struct {
+	mu   sync.Mutex
+	line []byte
+	cur  []byte
+}
+
+// Write collects lines; go-plugin writes the plugin's stderr here.
+func (l *lastLine) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, b := range p {
+		if b == '\n' {
+			if len(bytes.TrimSpace(l.cur)) > 0 {
+				l.line = append(l.line[:0], l.cur...)
+			}
+			l.cur = l.cur[:0]
+		} else if len(l.cur) < 300 {
+			l.cur = append(l.cur, b)
+		}
+	}
+	return len(p), nil
+}
+
+func (l *lastLine) last() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return string(l.line)
+}
+
+// hostedPlugin is the go-plugin entry of a plugin on the host side: it hands
+// out the gRPC connection, which sdk.NewClient wraps.
+type hostedPlugin struct {
+	plugin.NetRPCUnsupportedPlugin
+}
+
+// GRPCServer is not used: plugins are served by sdk.Serve.
+func (hostedPlugin) GRPCServer(*plugin.GRPCBroker, *grpc.Server) error {
+	return errors.New("the host does not serve plugins; use sdk.Serve")
+}
+
+// GRPCClient returns the connection to the plugin.
+func (hostedPlugin) GRPCClient(_ context.Context, _ *plugin.GRPCBroker, conn *grpc.ClientConn) (any, error) {
+	return conn, nil
+}
+
+// String names the plugin as errors do: kind, name or path, isolation.
+func (p *Plugin) String() string { return p.label }
+
+// Description is what the plugin said about itself when opened.
+func (p *Plugin) Description() sdk.Description { return p.desc }
+
+// Pid is the process id of an out-of-process plugin, 0 in-process.
+func (p *Plugin) Pid() int { return p.pid }
+
+// Encoder returns the plugin as an encoder.
+func (p *Plugin) Encoder() (sdk.Encoder, error) {
+	if e, ok := p.impl.(sdk.Encoder); ok {
+		return e, nil
+	}
+	return nil, fmt.Errorf("%s is not an encoder", p.label)
+}
+
+// Clusterer returns the plugin as a clusterer.
+func (p *Plugin) Clusterer() (sdk.Clusterer, error) {
+	if c, ok := p.impl.(sdk.Clusterer); ok {
+		return c, nil
+	}
+	return nil, fmt.Errorf("%s is not a clusterer", p.label)
+}
+
+// Loss returns the plugin as an auxiliary loss.
+func (p *Plugin) Loss() (sdk.Loss, error) {
+	if l, ok := p.impl.(sdk.Loss); ok {
+		return l, nil
+	}
+	return nil, fmt.Errorf("%s is not a loss", p.label)
+}
+
+// Close ends the plugin's process, if it has one, and waits for it to be
+// gone. It is safe to call more than once.
+func (p *Plugin) Close() error {
+	if p.client != nil {
+		p.client.Kill()
+	}
+	return nil
+}
+
+// ServeBuiltin serves the built-in kind/name of reg through the protocol
+// until the host closes it: the body of "deepclust plugin serve KIND NAME".
+func ServeBuiltin(reg *Registry, kind sdk.Kind, name string) error {
+	f, err := reg.Lookup(kind, name)
+	if err != nil {
+		return err
+	}
+	sdk.Serve(f())
+	return nil
+}

@@ -1,0 +1,236 @@
+package sdk
+
+import (
+	"context"
+	"fmt"
+
+	"google.golang.org/grpc"
+
+	"github.com/deepclust/deepclust/sdk/pluginpb"
+)
+
+// MalformedReplyError reports a reply from a plugin that does not follow the
+// protocol: tensor bytes that do not decode, or values that are not finite.
+type MalformedReplyError struct{ Err error }
+
+// Error returns "malformed reply: " and the cause.
+func (e *MalformedReplyError) Error() string { return "malformed reply: " + e.Err.Error() }
+
+// Unwrap returns the cause.
+func (e *MalformedReplyError) Unwrap() error { return e.Err }
+
+// NewClient returns the client side of the protocol for a plugin of the given
+// kind served on conn: an Encoder, Clusterer or Loss whose calls are gRPC
+// calls. It calls Describe once (the answer is cached, since
+// Describer.Describe cannot fail) and checks the kind. Errors from the calls
+// are gRPC status errors from the plugin or transport, or
+// *MalformedReplyError. Package plugins adds shape checks, timeouts and
+// process management on top.
+func NewClient(ctx context.Context, conn grpc.ClientConnInterface, kind Kind) (Describer, error) {
+	var (
+		describe func(context.Context, *pluginpb.Empty, ...grpc.CallOption) (*pluginpb.Description, error)
+		build    func(base clientBase) Describer
+	)
+	switch kind {
+	case KindEncoder:
+		rpc := pluginpb.NewEncoderClient(conn)
+		describe = rpc.Describe
+		build = func(b clientBase) Describer {
+			b.configure = rpc.Configure
+			return &encoderClient{clientBase: b, stateClient: stateClient{rpc.Save, rpc.Load}, rpc: rpc}
+		}
+	case KindClusterer:
+		rpc := pluginpb.NewClustererClient(conn)
+		describe = rpc.Describe
+		build = func(b clientBase) Describer {
+			b.configure = rpc.Configure
+			return &clustererClient{clientBase: b, stateClient: stateClient{rpc.Save, rpc.Load}, rpc: rpc}
+		}
+	case KindLoss:
+		rpc := pluginpb.NewLossClient(conn)
+		describe = rpc.Describe
+		build = func(b clientBase) Describer {
+			b.configure = rpc.Configure
+			return &lossClient{clientBase: b, rpc: rpc}
+		}
+	default:
+		return nil, fmt.Errorf("unknown plugin kind %q (want encoder, clusterer or loss)", kind)
+	}
+	pb, err := describe(ctx, &pluginpb.Empty{})
+	if err != nil {
+		return nil, err
+	}
+	d, err := descriptionFromPB(pb)
+	if err != nil {
+		return nil, &MalformedReplyError{fmt.Errorf("Describe: %w", err)}
+	}
+	if d.Kind != kind {
+		return nil, fmt.Errorf("plugin %q describes itself as a %s, not a %s", d.Name, d.Kind, kind)
+	}
+	return build(clientBase{desc: d}), nil
+}
+
+// malformed wraps a decoding error of a reply.
+func malformed(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &MalformedReplyError{err}
+}
+
+// clientBase is the client side of Describe and Configure.
+type clientBase struct {
+	desc      Description
+	configure func(context.Context, *pluginpb.ConfigureRequest, ...grpc.CallOption) (*pluginpb.Empty, error)
+}
+
+func (c *clientBase) Describe() Description { return c.desc }
+
+func (c *clientBase) Configure(ctx context.Context, s Setup) error {
+	req, err := setupToPB(s)
+	if err != nil {
+		return err
+	}
+	_, err = c.configure(ctx, req)
+	return err
+}
+
+// stateClient is the client side of Save and Load.
+type stateClient struct {
+	save func(context.Context, *pluginpb.Empty, ...grpc.CallOption) (*pluginpb.State, error)
+	load func(context.Context, *pluginpb.State, ...grpc.CallOption) (*pluginpb.Empty, error)
+}
+
+func (c *stateClient) Save(ctx context.Context) ([]byte, error) {
+	r, err := c.save(ctx, &pluginpb.Empty{})
+	if err != nil {
+		return nil, err
+	}
+	return r.GetState(), nil
+}
+
+func (c *stateClient) Load(ctx context.Context, state []byte) error {
+	_, err := c.load(ctx, &pluginpb.State{State: state})
+	return err
+}
+
+type encoderClient struct {
+	clientBase
+	stateClient
+	rpc pluginpb.EncoderClient
+}
+
+func (c *encoderClient) EmbeddingDim(ctx context.Context) (int, error) {
+	r, err := c.rpc.EmbeddingDim(ctx, &pluginpb.Empty{})
+	if err != nil {
+		return 0, err
+	}
+	return int(r.GetDim()), nil
+}
+
+func (c *encoderClient) Forward(ctx context.Context, x Tensor, train bool) (Forward, error) {
+	var tc tensorCodec
+	req := &pluginpb.ForwardRequest{X: tc.encode("x", x), Train: train}
+	if tc.err != nil {
+		return Forward{}, tc.err
+	}
+	r, err := c.rpc.Forward(ctx, req)
+	if err != nil {
+		return Forward{}, err
+	}
+	f := Forward{Z: tc.decode("z", r.GetZ()), XHat: tc.decode("x_hat", r.GetXHat())}
+	return f, malformed(tc.err)
+}
+
+func (c *encoderClient) Backward(ctx context.Context, br BackwardRequest) error {
+	var tc tensorCodec
+	req := &pluginpb.BackwardRequest{GradZ: tc.encode("grad_z", br.GradZ), GradXHat: tc.encode("grad_x_hat", br.GradXHat), LearningRate: br.LearningRate}
+	if tc.err != nil {
+		return tc.err
+	}
+	_, err := c.rpc.Backward(ctx, req)
+	return err
+}
+
+type clustererClient struct {
+	clientBase
+	stateClient
+	rpc pluginpb.ClustererClient
+}
+
+type assignRPC func(context.Context, *pluginpb.Tensor, ...grpc.CallOption) (*pluginpb.Assignment, error)
+
+func assign(ctx context.Context, rpc assignRPC, z Tensor) (Assignment, error) {
+	var tc tensorCodec
+	req := &pluginpb.Tensor{Data: tc.encode("z", z)}
+	if tc.err != nil {
+		return Assignment{}, tc.err
+	}
+	r, err := rpc(ctx, req)
+	if err != nil {
+		return Assignment{}, err
+	}
+	a := Assignment{Labels: r.GetLabels(), Soft: tc.decode("soft", r.GetSoft()), Objective: r.GetObjective()}
+	return a, malformed(tc.err)
+}
+
+func (c *clustererClient) Fit(ctx context.Context, z Tensor) (Assignment, error) {
+	return assign(ctx, c.rpc.Fit, z)
+}
+
+func (c *clustererClient) Update(ctx context.Context, z Tensor) (Assignment, error) {
+	return assign(ctx, c.rpc.Update, z)
+}
+
+func (c *clustererClient) Assign(ctx context.Context, z Tensor) (Assignment, error) {
+	return assign(ctx, c.rpc.Assign, z)
+}
+
+func (c *clustererClient) Loss(ctx context.Context, lr ClusterLossRequest) (ClusterLoss, error) {
+	var tc tensorCodec
+	req := &pluginpb.ClusterLossRequest{Z: tc.encode("z", lr.Z), Indices: lr.Indices, Train: lr.Train}
+	if tc.err != nil {
+		return ClusterLoss{}, tc.err
+	}
+	r, err := c.rpc.Loss(ctx, req)
+	if err != nil {
+		return ClusterLoss{}, err
+	}
+	l := ClusterLoss{Value: r.GetValue(), GradZ: tc.decode("grad_z", r.GetGradZ()), Centroids: tc.decode("centroids", r.GetCentroids()), Soft: tc.decode("soft", r.GetSoft())}
+	return l, malformed(tc.err)
+}
+
+func (c *clustererClient) Step(ctx context.Context, sr ClusterStepRequest) error {
+	var tc tensorCodec
+	req := &pluginpb.ClusterStepRequest{GradCentroids: tc.encode("grad_centroids", sr.GradCentroids)}
+	if tc.err != nil {
+		return tc.err
+	}
+	_, err := c.rpc.Step(ctx, req)
+	return err
+}
+
+type lossClient struct {
+	clientBase
+	rpc pluginpb.LossClient
+}
+
+func (c *lossClient) Eval(ctx context.Context, in LossInput) (LossOutput, error) {
+	var tc tensorCodec
+	req := &pluginpb.LossInput{
+		X:         tc.encode("x", in.X),
+		XHat:      tc.encode("x_hat", in.XHat),
+		Z:         tc.encode("z", in.Z),
+		Centroids: tc.encode("centroids", in.Centroids),
+		Soft:      tc.encode("soft", in.Soft),
+	}
+	if tc.err != nil {
+		return LossOutput{}, tc.err
+	}
+	r, err := c.rpc.Eval(ctx, req)
+	if err != nil {
+		return LossOutput{}, err
+	}
+	o := LossOutput{Value: r.GetValue(), GradZ: tc.decode("grad_z", r.GetGradZ()), GradXHat: tc.decode("grad_x_hat", r.GetGradXHat()), GradCentroids: tc.decode("grad_centroids", r.GetGradCentroids())}
+	return o, malformed(tc.err)
+}
