@@ -92,6 +92,8 @@ type Options struct {
 	File string
 	// Set holds command-line overrides by dotted key; they win over all.
 	Set map[string]string
+	// NoEnv ignores the environment, for printing the pure defaults.
+	NoEnv bool
 }
 
 // Load reads and checks a configuration. Plugin sections keep their raw
@@ -106,8 +108,10 @@ func Load(opt Options) (*Config, error) {
 			return nil, err
 		}
 	}
-	if err := bindEnv(v, os.Environ()); err != nil {
-		return nil, err
+	if !opt.NoEnv {
+		if err := bindEnv(v, os.Environ()); err != nil {
+			return nil, err
+		}
 	}
 	keys := make([]string, 0, len(opt.Set))
 	for k := range opt.Set {

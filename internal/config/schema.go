@@ -45,7 +45,7 @@ var CoreKeys = concat(
 		{"data.path", sdk.TypeString, "", "Input: an MNIST idx file or directory, .csv, .arrow/.ipc or .parquet file. Empty: the built-in MNIST test set (10,000 images).", nil},
 		{"data.format", sdk.TypeString, "auto", "Input format: auto (from the extension), idx, csv, arrow or parquet.", []string{"auto", "idx", "csv", "arrow", "parquet"}},
 		{"data.features", sdk.TypeStrings, []string{}, "Feature columns (csv/arrow/parquet). Empty: every numeric column but the label, or the one list column.", nil},
-		{"data.label", sdk.TypeString, "label", "Label column, used only for metrics; a missing default label column means unlabelled data.", nil},
+		{"data.label", sdk.TypeString, "", "Label column (csv/arrow/parquet), used only for metrics. Empty: a column named label if there is one.", nil},
 		{"data.shape", sdk.TypeInts, []int{}, "Shape of one sample, e.g. [1, 28, 28], for tabular inputs that hold images.", nil},
 		{"data.scale", sdk.TypeString, "none", "Feature scaling: none, minmax (to [0,1]) or standard (zero mean, unit variance). idx images are always scaled to [0,1].", []string{"none", "minmax", "standard"}},
 		{"data.limit", sdk.TypeInt, 0, "Use only the first N rows (0: all).", nil},

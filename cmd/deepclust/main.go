@@ -1,0 +1,218 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/pflag"
+
+	"github.com/deepclust/deepclust/internal/app"
+)
+
+// errUsage marks errors in how the command was called (exit status 2).
+var errUsage = errors.New("usage")
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "deepclust: "+strings.Join(strings.Fields(err.Error()), " "))
+		if errors.Is(err, errUsage) {
+			os.Exit(2)
+		}
+		os.Exit(1)
+	}
+}
+
+const usage = `deepclust clusters data by learning a neural feature map and clusters together.
+
+Commands:
+  run        train a pipeline and cluster the data (default: built-in MNIST-10k)
+  predict    assign new data with a saved model
+  plugins    list or describe the available plugins
+  config     print the default config, or validate a config file
+  bench      measure kernel and training throughput
+  version    print the version
+
+Run 'deepclust COMMAND --help' for a command's flags.
+`
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		args = []string{"run"}
+	}
+	env := app.Env{Stdout: stdout, Stderr: stderr}
+	switch args[0] {
+	case "run":
+		return cmdRun(ctx, env, args[1:])
+	case "predict":
+		return cmdPredict(ctx, env, args[1:])
+	case "plugins":
+		return cmdPlugins(ctx, env, args[1:])
+	case "plugin":
+		return cmdPluginServe(args[1:])
+	case "config":
+		return cmdConfig(ctx, env, args[1:])
+	case "bench":
+		return cmdBench(ctx, env, args[1:])
+	case "version", "--version":
+		_, err := fmt.Fprintln(stdout, "deepclust", app.Version)
+		return err
+	case "help", "-h", "--help":
+		_, err := fmt.Fprint(stdout, usage)
+		return err
+	}
+	return fmt.Errorf("%w: unknown command %q (try deepclust help)", errUsage, args[0])
+}
+
+// flags returns a flag set that reports errors instead of exiting.
+func flags(name string, stderr io.Writer) *pflag.FlagSet {
+	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+// parse parses args, turning flag errors into usage errors and --help into
+// a clean exit.
+func parse(fs *pflag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return errHelp
+		}
+		return fmt.Errorf("%w: %s %v", errUsage, fs.Name(), err)
+	}
+	return nil
+}
+
+// errHelp is returned after --help printed the flags; it is not a failure.
+var errHelp = errors.New("help shown")
+
+func cmdRun(ctx context.Context, env app.Env, args []string) error {
+	fs := flags("run", env.Stderr)
+	var opt app.RunOptions
+	fs.StringVar(&opt.ConfigFile, "config", "", "config file (YAML, TOML or JSON); see 'deepclust config defaults'")
+	data := fs.String("data", "", "input data (overrides data.path): idx file or directory, .csv, .arrow, .parquet")
+	out := fs.String("out", "", "output directory (overrides out)")
+	seed := fs.String("seed", "", "random seed (overrides seed)")
+	progress := fs.String("progress", "", "progress display: auto, bar, lines, off (overrides progress)")
+	sets := fs.StringArray("set", nil, "override any config key, e.g. --set train.epochs=5 (repeatable)")
+	fs.StringVar(&opt.Isolation, "isolation", "", "run every plugin 'process' (out of process) or 'inprocess', overriding each section")
+	if err := parse(fs, args); err != nil {
+		return helpOK(err)
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: run takes no arguments, got %q", errUsage, fs.Args())
+	}
+	opt.Set = map[string]string{}
+	for _, s := range *sets {
+		k, v, ok := strings.Cut(s, "=")
+		if !ok {
+			return fmt.Errorf("%w: --set %q: want KEY=VALUE", errUsage, s)
+		}
+		opt.Set[k] = v
+	}
+	for key, val := range map[string]*string{"data.path": data, "out": out, "seed": seed, "progress": progress} {
+		if fs.Changed(flagName(key)) {
+			opt.Set[key] = *val
+		}
+	}
+	_, err := app.Run(ctx, env, opt)
+	return err
+}
+
+// flagName maps a config key set by a dedicated flag to that flag.
+func flagName(key string) string {
+	if key == "data.path" {
+		return "data"
+	}
+	return key
+}
+
+func helpOK(err error) error {
+	if errors.Is(err, errHelp) {
+		return nil
+	}
+	return err
+}
+
+func cmdPredict(ctx context.Context, env app.Env, args []string) error {
+	fs := flags("predict", env.Stderr)
+	var opt app.PredictOptions
+	fs.StringVar(&opt.ModelDir, "model", "", "model directory written by run (its model/ folder, or the run's --out)")
+	fs.StringVar(&opt.Data, "data", "", "data to assign")
+	fs.StringVar(&opt.Format, "format", "", "data format (default: the model's data.format)")
+	fs.StringVar(&opt.Out, "out", "", "output directory")
+	fs.StringVar(&opt.Isolation, "isolation", "", "run every plugin 'process' or 'inprocess'")
+	if err := parse(fs, args); err != nil {
+		return helpOK(err)
+	}
+	if opt.ModelDir == "" || opt.Data == "" || opt.Out == "" {
+		return fmt.Errorf("%w: predict needs --model, --data and --out", errUsage)
+	}
+	return app.Predict(ctx, env, opt)
+}
+
+func cmdPlugins(ctx context.Context, env app.Env, args []string) error {
+	if len(args) == 0 {
+		return fmt.Errorf("%w: plugins list | plugins describe NAME", errUsage)
+	}
+	switch args[0] {
+	case "list":
+		return app.ListPlugins(env)
+	case "describe":
+		fs := flags("plugins describe", env.Stderr)
+		kind := fs.String("kind", "", "plugin kind when a name is ambiguous: encoder, clusterer or loss")
+		path := fs.String("path", "", "describe an external plugin binary instead of a built-in")
+		if err := parse(fs, args[1:]); err != nil {
+			return helpOK(err)
+		}
+		if (fs.NArg() != 1) == (*path == "") {
+			return fmt.Errorf("%w: plugins describe NAME, or plugins describe --path BINARY --kind KIND", errUsage)
+		}
+		return app.DescribePlugin(ctx, env, *kind, fs.Arg(0), *path)
+	}
+	return fmt.Errorf("%w: unknown plugins command %q", errUsage, args[0])
+}
+
+func cmdConfig(ctx context.Context, env app.Env, args []string) error {
+	if len(args) == 0 {
+		return fmt.Errorf("%w: config defaults | config validate FILE", errUsage)
+	}
+	switch args[0] {
+	case "defaults":
+		return app.PrintDefaults(env)
+	case "validate":
+		if len(args) != 2 {
+			return fmt.Errorf("%w: config validate FILE", errUsage)
+		}
+		return app.Validate(ctx, env, args[1])
+	}
+	return fmt.Errorf("%w: unknown config command %q", errUsage, args[0])
+}
+
+// cmdPluginServe is the hidden command the host runs to serve a built-in
+// plugin out of process: deepclust plugin serve KIND NAME.
+func cmdPluginServe(args []string) error {
+	if len(args) != 3 || args[0] != "serve" {
+		return fmt.Errorf("%w: plugin serve KIND NAME", errUsage)
+	}
+	return app.ServeBuiltin(args[1], args[2])
+}
+
+func cmdBench(ctx context.Context, env app.Env, args []string) error {
+	fs := flags("bench", env.Stderr)
+	var opt app.BenchOptions
+	fs.IntVar(&opt.Runs, "runs", 5, "repetitions per measurement; the median is reported")
+	fs.BoolVar(&opt.JSON, "json", false, "print JSON (keys gemm_1024_gflops, ae_train_samples_per_s, ...)")
+	if err := parse(fs, args); err != nil {
+		return helpOK(err)
+	}
+	return app.Bench(ctx, env, opt)
+}
