@@ -427,7 +427,7 @@ func (c *Config) ResolvePlugins(describe func(kind sdk.Kind, spec PluginSpec) (s
 	resolve := func(section string, kind sdk.Kind, p *PluginSpec) error {
 		d, err := describe(kind, *p)
 		if err != nil {
-			return fmt.Errorf("%s: %w", section, err)
+			return err
 		}
 		if p.Config, err = sdk.ResolveConfig(d, p.Raw); err != nil {
 			return fmt.Errorf("%s.config: %w", section, err)
