@@ -1,3 +1,22 @@
 // Package kernels holds the dense float32 linear algebra behind the encoders:
-// row-major GEMM in the layouts forward and backward passes need.
+// row-major GEMM in the layouts forward and backward passes need,
+//
+//	C = alpha·op(A)·op(B) + beta·C,   op(X) ∈ {X, Xᵀ}.
+//
+// Gemm follows the BLIS/GotoBLAS scheme. The depth k is cut into equal
+// chunks of at most kcMax; for each chunk a kc×nc block of op(B) and an mc×kc
+// block of op(A) are packed into contiguous panels (the only code that sees
+// the layout or the strides) and a register-blocked micro-kernel computes
+// mr×nr tiles of C from them: 12×32 with 24 zmm accumulators on AVX-512,
+// 6×16 on AVX2+FMA, and a portable Go kernel elsewhere or under the noasm
+// build tag. GemmInfo names the one in use.
+//
+// Work is split between GOMAXPROCS goroutines (a persistent pool) by whole
+// tiles of C, either rows or columns. Every element is summed in the same
+// order — chunk by chunk, k ascending within a chunk — whichever goroutine
+// computes it, so results are bit-identical for any thread count.
+//
+// For the MLP with weights W stored out×in: forward Y = X·Wᵀ is
+// Gemm(false, true, ...), dX = dY·W is Gemm(false, false, ...) and
+// dW = dYᵀ·X is Gemm(true, false, ...); all three run at full speed.
 package kernels
