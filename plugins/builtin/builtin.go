@@ -1,9 +1,11 @@
 package builtin
 
 import (
+	"github.com/deepclust/deepclust/clusterers/dec"
 	"github.com/deepclust/deepclust/clusterers/kmeans"
 	"github.com/deepclust/deepclust/encoders/mlp"
 	"github.com/deepclust/deepclust/losses/reconstruction"
+	"github.com/deepclust/deepclust/losses/uniformity"
 	"github.com/deepclust/deepclust/plugins"
 	"github.com/deepclust/deepclust/sdk"
 )
@@ -12,7 +14,9 @@ import (
 var factories = []plugins.Factory{
 	func() sdk.Describer { return mlp.New() },
 	func() sdk.Describer { return kmeans.New() },
+	func() sdk.Describer { return dec.New() },
 	func() sdk.Describer { return reconstruction.New() },
+	func() sdk.Describer { return uniformity.New() },
 }
 
 // Registry returns a registry holding every built-in plugin.
