@@ -8,8 +8,8 @@
 // z_i = f_w(x_i), and fits the clusterer on the embeddings. Joint training
 // then alternates SGD steps on L over mini-batches, each followed by the
 // clusterer's in-batch Step, with clusterer Updates on all embeddings every
-// UpdateInterval epochs, until fewer than Tol of the samples change cluster
-// between updates or Epochs is reached.
+// UpdateInterval batches (or once per epoch), until fewer than Tol of the
+// samples change cluster between updates or Epochs is reached.
 //
 // The pipeline only sees the sdk interfaces: plugins run in-process or out of
 // process alike. One seed fixes the batch order.

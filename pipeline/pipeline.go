@@ -53,9 +53,12 @@ type Scores struct {
 	ARI float64 `json:"ari"`
 }
 
-// Epoch records one epoch of joint training (epoch 0 is cluster init).
+// Epoch records one clusterer update of joint training (epoch 0 is cluster
+// init): the losses averaged over the batches since the previous update,
+// the fraction of samples whose cluster changed, and the scores.
 type Epoch struct {
 	Epoch        int                `json:"epoch"`
+	Step         int                `json:"step"`
 	Loss         float64            `json:"loss"`
 	ClusterLoss  float64            `json:"cluster_loss"`
 	Losses       map[string]float64 `json:"losses,omitempty"`
@@ -130,7 +133,9 @@ func Train(ctx context.Context, m Model, d Data, s Schedule, seed uint64, p Prog
 	}
 	t.report.Seconds[StageClusterInit] = time.Since(begin).Seconds()
 	t.report.K = countClusters(a.Labels)
-	t.record(0, a.Labels, nil, 0, 0, nil)
+	if err := t.record(0, 0, a.Labels, nil, 0, 0, 1); err != nil {
+		return nil, err
+	}
 
 	begin = time.Now()
 	if a, z, err = t.train(ctx, a, z); err != nil {
@@ -157,8 +162,8 @@ func checkInput(m Model, d Data, s Schedule) error {
 		return fmt.Errorf("no input samples")
 	case d.Labels != nil && len(d.Labels) != d.X.Rows():
 		return fmt.Errorf("%d labels for %d samples", len(d.Labels), d.X.Rows())
-	case s.BatchSize <= 0 || s.UpdateInterval <= 0:
-		return fmt.Errorf("batch size and update interval must be positive")
+	case s.BatchSize <= 0 || s.UpdateInterval < 0:
+		return fmt.Errorf("batch size must be positive and update interval not negative")
 	}
 	return nil
 }
@@ -202,7 +207,9 @@ func (t *trainer) pretrain(ctx context.Context) error {
 }
 
 // train runs joint training from the cluster-init assignment a and
-// embeddings z, returning the final ones.
+// embeddings z, returning the final ones. Every UpdateInterval batches (or
+// once per epoch) it embeds all data, updates the clusterer and checks the
+// label change.
 func (t *trainer) train(ctx context.Context, a sdk.Assignment, z sdk.Tensor) (sdk.Assignment, sdk.Tensor, error) {
 	if t.s.Epochs == 0 {
 		return a, z, nil
@@ -215,13 +222,18 @@ func (t *trainer) train(ctx context.Context, a sdk.Assignment, z sdk.Tensor) (sd
 	}
 	n := t.d.X.Rows()
 	batches := (n + t.s.BatchSize - 1) / t.s.BatchSize
+	interval := t.s.UpdateInterval
+	if interval <= 0 {
+		interval = batches
+	}
 	t.progress.Start(StageTrain, t.s.Epochs*batches)
 	t.report.Stop = "epochs"
 	prev := a.Labels
+	var sum, sumC, seen float64
+	sums := make([]float64, len(losses))
+	steps := 0
 	for epoch := 1; epoch <= t.s.Epochs; epoch++ {
 		perm := t.rng.Perm(n)
-		var sum, sumC float64
-		sums := make([]float64, len(losses))
 		for b := 0; b < batches; b++ {
 			rows := perm[b*t.s.BatchSize : min((b+1)*t.s.BatchSize, n)]
 			loss, parts, err := t.step(ctx, rows, losses, true, t.s.LR)
@@ -229,42 +241,42 @@ func (t *trainer) train(ctx context.Context, a sdk.Assignment, z sdk.Tensor) (sd
 				return a, z, fmt.Errorf("train epoch %d: %w", epoch, err)
 			}
 			w := float64(len(rows))
-			sum += loss * w
-			sumC += parts[0] * w
+			sum, sumC, seen = sum+loss*w, sumC+parts[0]*w, seen+w
 			for i := range losses {
 				sums[i] += parts[i+1] * w
 			}
-			t.progress.Step((epoch-1)*batches+b+1, sum/float64(b*t.s.BatchSize+len(rows)))
-		}
-		var err error
-		if z, err = Embed(ctx, t.m.Encoder, t.d.X, embedBatch(t.s)); err != nil {
-			return a, z, fmt.Errorf("train epoch %d: %w", epoch, err)
-		}
-		if epoch%t.s.UpdateInterval == 0 {
-			a, err = t.m.Clusterer.Update(ctx, z)
-		} else {
-			a, err = t.m.Clusterer.Assign(ctx, z)
-		}
-		if err != nil {
-			return a, z, fmt.Errorf("train epoch %d: clusterer: %w", epoch, err)
-		}
-		named := make(map[string]float64, len(losses))
-		for i, l := range losses {
-			named[l.Name] = sums[i] / float64(n)
-		}
-		change := labelChange(prev, a.Labels)
-		prev = a.Labels
-		if err := t.record(epoch, a.Labels, named, sum/float64(n), sumC/float64(n), &change); err != nil {
-			return a, z, err
-		}
-		if change < t.s.Tol {
-			t.report.Stop = "tol"
-			break
+			steps++
+			t.progress.Step(steps, sum/seen)
+			if steps%interval != 0 && steps != t.s.Epochs*batches {
+				continue
+			}
+			if z, err = Embed(ctx, t.m.Encoder, t.d.X, embedBatch(t.s)); err != nil {
+				return a, z, fmt.Errorf("train epoch %d: %w", epoch, err)
+			}
+			if a, err = t.m.Clusterer.Update(ctx, z); err != nil {
+				return a, z, fmt.Errorf("train epoch %d: clusterer Update: %w", epoch, err)
+			}
+			named := make(map[string]float64, len(losses))
+			for i, l := range losses {
+				named[l.Name] = sums[i] / seen
+			}
+			change := labelChange(prev, a.Labels)
+			prev = a.Labels
+			if err := t.record(epoch, steps, a.Labels, named, sum/seen, sumC/seen, change); err != nil {
+				return a, z, err
+			}
+			sum, sumC, seen = 0, 0, 0
+			clear(sums)
+			if change < t.s.Tol {
+				t.report.Stop = "tol"
+				last := t.report.History[len(t.report.History)-1]
+				t.progress.Finish(fmt.Sprintf("train: stopped at epoch %d (step %d), label change %.4f < tol %g", last.Epoch, last.Step, change, t.s.Tol))
+				return a, z, nil
+			}
 		}
 	}
 	last := t.report.History[len(t.report.History)-1]
-	t.progress.Finish(fmt.Sprintf("train: %d epochs, loss %.5g, label change %.4f, stop: %s",
-		last.Epoch, last.Loss, last.LabelChange, t.report.Stop))
+	t.progress.Finish(fmt.Sprintf("train: %d epochs, loss %.5g, label change %.4f", last.Epoch, last.Loss, last.LabelChange))
 	return a, z, nil
 }
 
@@ -325,7 +337,7 @@ func (t *trainer) step(ctx context.Context, rows []int, losses []Loss, joint boo
 		return 0, nil, fmt.Errorf("encoder Backward: %w", err)
 	}
 	if joint {
-		step := sdk.ClusterStepRequest{}
+		step := sdk.ClusterStepRequest{Weight: t.s.Beta}
 		if usedMu {
 			step.GradCentroids = like(cl.Centroids, gmu)
 		}
@@ -356,14 +368,10 @@ func (t *trainer) gather(rows []int) sdk.Tensor {
 	return sdk.Tensor{Shape: shape, Data: data}
 }
 
-// record appends a history entry for the given epoch.
-func (t *trainer) record(epoch int, labels []int32, losses map[string]float64, loss, lossC float64, change *float64) error {
-	e := Epoch{Epoch: epoch, Loss: loss, ClusterLoss: lossC, Losses: losses, ClusterSizes: clusterSizes(labels)}
-	if change != nil {
-		e.LabelChange = *change
-	} else {
-		e.LabelChange = 1
-	}
+// record appends a history entry for an update at the given epoch and
+// training step.
+func (t *trainer) record(epoch, step int, labels []int32, losses map[string]float64, loss, lossC, change float64) error {
+	e := Epoch{Epoch: epoch, Step: step, Loss: loss, ClusterLoss: lossC, Losses: losses, LabelChange: change, ClusterSizes: clusterSizes(labels)}
 	if t.d.Labels != nil {
 		s, err := Score(t.d.Labels, labels)
 		if err != nil {

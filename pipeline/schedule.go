@@ -17,7 +17,8 @@ type Schedule struct {
 	// Tol stops joint training when the fraction of samples that change
 	// cluster between two updates falls below it.
 	Tol float64
-	// UpdateInterval is the number of epochs between clusterer Updates.
+	// UpdateInterval is the number of training batches between clusterer
+	// Updates on all embeddings (DEC's T); 0 means once per epoch.
 	UpdateInterval int
 }
 

@@ -202,7 +202,7 @@ func (c *clustererClient) Loss(ctx context.Context, lr ClusterLossRequest) (Clus
 
 func (c *clustererClient) Step(ctx context.Context, sr ClusterStepRequest) error {
 	var tc tensorCodec
-	req := &pluginpb.ClusterStepRequest{GradCentroids: tc.encode("grad_centroids", sr.GradCentroids)}
+	req := &pluginpb.ClusterStepRequest{GradCentroids: tc.encode("grad_centroids", sr.GradCentroids), Weight: sr.Weight}
 	if tc.err != nil {
 		return tc.err
 	}

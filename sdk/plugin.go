@@ -113,6 +113,9 @@ type ClusterStepRequest struct {
 	// GradCentroids is Σ α_k ∂L_k/∂μ from auxiliary losses, k × EmbeddingDim;
 	// may be empty.
 	GradCentroids Tensor
+	// Weight is β, the weight of L_c in the total loss. A clusterer that
+	// learns its parameters by gradient descends on β·∂L_c/∂μ + GradCentroids.
+	Weight float64
 }
 
 // Clusterer groups embeddings and supplies the clustering loss L_c.

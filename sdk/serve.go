@@ -362,7 +362,7 @@ func (s *clustererServer) Step(ctx context.Context, req *pluginpb.ClusterStepReq
 		if c.err != nil {
 			return badRequest(c.err)
 		}
-		return s.impl.Step(ctx, ClusterStepRequest{GradCentroids: g})
+		return s.impl.Step(ctx, ClusterStepRequest{GradCentroids: g, Weight: req.GetWeight()})
 	})
 }
 

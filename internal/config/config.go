@@ -394,7 +394,7 @@ func (c *Config) check() error {
 	positive := []struct {
 		key string
 		v   int
-	}{{"train.batch_size", c.Train.BatchSize}, {"train.update_interval", c.Train.UpdateInterval}}
+	}{{"train.batch_size", c.Train.BatchSize}}
 	for _, p := range positive {
 		if p.v <= 0 {
 			return fmt.Errorf("config key %q: must be > 0, got %d", p.key, p.v)
@@ -406,7 +406,7 @@ func (c *Config) check() error {
 	}{
 		{"train.pretrain_epochs", float64(c.Train.PretrainEpochs)}, {"train.epochs", float64(c.Train.Epochs)},
 		{"train.pretrain_lr", c.Train.PretrainLR}, {"train.lr", c.Train.LR}, {"train.beta", c.Train.Beta},
-		{"train.tol", c.Train.Tol}, {"data.limit", float64(c.Data.Limit)},
+		{"train.tol", c.Train.Tol}, {"data.limit", float64(c.Data.Limit)}, {"train.update_interval", float64(c.Train.UpdateInterval)},
 	}
 	for _, p := range nonNeg {
 		if p.v < 0 {

@@ -56,7 +56,7 @@ var CoreKeys = concat(
 		{"train.lr", sdk.TypeFloat, 0.0, "Learning rate for joint training (0: the encoder's own lr).", nil},
 		{"train.beta", sdk.TypeFloat, 0.1, "Weight β of the clustering loss L_c.", nil},
 		{"train.tol", sdk.TypeFloat, 0.001, "Stop joint training when fewer than this fraction of samples change cluster between updates.", nil},
-		{"train.update_interval", sdk.TypeInt, 1, "Epochs between clusterer updates on all embeddings.", nil},
+		{"train.update_interval", sdk.TypeInt, 0, "Training batches between clusterer updates on all embeddings (targets, assignments, label-change check); 0: once per epoch.", nil},
 	},
 	pluginKeys("encoder", "mlp", "Built-in encoder plugin name (deepclust plugins list)."),
 	pluginKeys("clusterer", "kmeans", "Built-in clusterer plugin name (deepclust plugins list)."),

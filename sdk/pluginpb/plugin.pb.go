@@ -836,6 +836,9 @@ type ClusterStepRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Tensor [k, embedding_dim] of auxiliary-loss gradients, or absent.
 	GradCentroids []byte `protobuf:"bytes,1,opt,name=grad_centroids,json=gradCentroids,proto3" json:"grad_centroids,omitempty"`
+	// β, the weight of L_c in the total loss: a clusterer that learns its
+	// parameters by gradient scales its own ∂L_c/∂μ by it.
+	Weight        float64 `protobuf:"fixed64,2,opt,name=weight,proto3" json:"weight,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -875,6 +878,13 @@ func (x *ClusterStepRequest) GetGradCentroids() []byte {
 		return x.GradCentroids
 	}
 	return nil
+}
+
+func (x *ClusterStepRequest) GetWeight() float64 {
+	if x != nil {
+		return x.Weight
+	}
+	return 0
 }
 
 // LossInput is everything an auxiliary loss may look at; every field is a
@@ -1082,9 +1092,10 @@ const file_plugin_proto_rawDesc = "" +
 	"\x05value\x18\x01 \x01(\x01R\x05value\x12\x15\n" +
 	"\x06grad_z\x18\x02 \x01(\fR\x05gradZ\x12\x1c\n" +
 	"\tcentroids\x18\x03 \x01(\fR\tcentroids\x12\x12\n" +
-	"\x04soft\x18\x04 \x01(\fR\x04soft\";\n" +
+	"\x04soft\x18\x04 \x01(\fR\x04soft\"S\n" +
 	"\x12ClusterStepRequest\x12%\n" +
-	"\x0egrad_centroids\x18\x01 \x01(\fR\rgradCentroids\"n\n" +
+	"\x0egrad_centroids\x18\x01 \x01(\fR\rgradCentroids\x12\x16\n" +
+	"\x06weight\x18\x02 \x01(\x01R\x06weight\"n\n" +
 	"\tLossInput\x12\f\n" +
 	"\x01x\x18\x01 \x01(\fR\x01x\x12\x13\n" +
 	"\x05x_hat\x18\x02 \x01(\fR\x04xHat\x12\f\n" +
