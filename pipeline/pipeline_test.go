@@ -1,0 +1,266 @@
+package pipeline
+
+import (
+	"context"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/deepclust/deepclust/clusterers/kmeans"
+	"github.com/deepclust/deepclust/encoders/mlp"
+	"github.com/deepclust/deepclust/losses/reconstruction"
+	"github.com/deepclust/deepclust/sdk"
+)
+
+// Recording fakes: the encoder is the identity (z = x, x̂ = x), the
+// clusterer returns constant gradients and scripted labels, the loss
+// returns constant gradients. They record what the pipeline sends.
+
+type fakeEncoder struct {
+	backward []sdk.BackwardRequest
+	batches  [][]float32
+}
+
+func (*fakeEncoder) Describe() sdk.Description {
+	return sdk.Description{Name: "id", Kind: sdk.KindEncoder}
+}
+func (*fakeEncoder) Configure(context.Context, sdk.Setup) error { return nil }
+func (*fakeEncoder) EmbeddingDim(context.Context) (int, error)  { return 1, nil }
+func (*fakeEncoder) Save(context.Context) ([]byte, error)       { return nil, nil }
+func (*fakeEncoder) Load(context.Context, []byte) error         { return nil }
+func (e *fakeEncoder) Forward(_ context.Context, x sdk.Tensor, train bool) (sdk.Forward, error) {
+	if train {
+		e.batches = append(e.batches, slices.Clone(x.Data))
+	}
+	return sdk.Forward{Z: x.Clone(), XHat: x.Clone()}, nil
+}
+func (e *fakeEncoder) Backward(_ context.Context, r sdk.BackwardRequest) error {
+	e.backward = append(e.backward, sdk.BackwardRequest{GradZ: r.GradZ.Clone(), GradXHat: r.GradXHat.Clone(), LearningRate: r.LearningRate})
+	return nil
+}
+
+type fakeClusterer struct {
+	labels  func(update int, n int) []int32
+	updates int
+	steps   []sdk.ClusterStepRequest
+}
+
+func (*fakeClusterer) Describe() sdk.Description {
+	return sdk.Description{Name: "c", Kind: sdk.KindClusterer}
+}
+func (*fakeClusterer) Configure(context.Context, sdk.Setup) error { return nil }
+func (*fakeClusterer) Save(context.Context) ([]byte, error)       { return nil, nil }
+func (*fakeClusterer) Load(context.Context, []byte) error         { return nil }
+func (c *fakeClusterer) Fit(_ context.Context, z sdk.Tensor) (sdk.Assignment, error) {
+	return sdk.Assignment{Labels: c.labels(0, z.Rows())}, nil
+}
+func (c *fakeClusterer) Update(_ context.Context, z sdk.Tensor) (sdk.Assignment, error) {
+	c.updates++
+	return sdk.Assignment{Labels: c.labels(c.updates, z.Rows())}, nil
+}
+func (c *fakeClusterer) Assign(_ context.Context, z sdk.Tensor) (sdk.Assignment, error) {
+	return sdk.Assignment{Labels: c.labels(c.updates, z.Rows())}, nil
+}
+func (c *fakeClusterer) Loss(_ context.Context, r sdk.ClusterLossRequest) (sdk.ClusterLoss, error) {
+	g := sdk.NewTensor(r.Z.Shape...)
+	for i := range g.Data {
+		g.Data[i] = 1
+	}
+	return sdk.ClusterLoss{Value: 2, GradZ: g, Centroids: sdk.NewTensor(2, 1)}, nil
+}
+func (c *fakeClusterer) Step(_ context.Context, r sdk.ClusterStepRequest) error {
+	c.steps = append(c.steps, sdk.ClusterStepRequest{GradCentroids: r.GradCentroids.Clone(), Weight: r.Weight})
+	return nil
+}
+
+type fakeLoss struct{}
+
+func (fakeLoss) Describe() sdk.Description                  { return sdk.Description{Name: "l", Kind: sdk.KindLoss} }
+func (fakeLoss) Configure(context.Context, sdk.Setup) error { return nil }
+func (fakeLoss) Eval(_ context.Context, in sdk.LossInput) (sdk.LossOutput, error) {
+	out := sdk.LossOutput{Value: 3, GradZ: sdk.NewTensor(in.Z.Shape...), GradXHat: sdk.NewTensor(in.XHat.Shape...)}
+	for i := range out.GradZ.Data {
+		out.GradZ.Data[i], out.GradXHat.Data[i] = 10, 100
+	}
+	if !in.Centroids.Empty() {
+		out.GradCentroids = sdk.NewTensor(in.Centroids.Shape...)
+		out.GradCentroids.Data[0] = 7
+	}
+	return out, nil
+}
+
+func rampData(n int) Data {
+	x := sdk.NewTensor(n, 1)
+	for i := range x.Data {
+		x.Data[i] = float32(i)
+	}
+	return Data{X: x}
+}
+
+func constLabels(int, n int) []int32 { return make([]int32, n) }
+
+// TestGradientsAreCombinedWithTheirWeights checks ∂L/∂z = β·∂L_c/∂z +
+// α·∂L_k/∂z and ∂L/∂x̂ = α·∂L_k/∂x̂, the centroid gradient α·∂L_k/∂μ with
+// Weight β passed to Step, and the total loss β·L_c + α·L_k.
+func TestGradientsAreCombinedWithTheirWeights(t *testing.T) {
+	enc, clu := &fakeEncoder{}, &fakeClusterer{labels: constLabels}
+	m := Model{Encoder: enc, Clusterer: clu, Losses: []Loss{{Name: "l", Loss: fakeLoss{}, Weight: 0.5, Train: true}}}
+	s := Schedule{BatchSize: 4, Epochs: 1, Beta: 0.25, LR: 0.01}
+	res, err := Train(context.Background(), m, rampData(8), s, 1, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(enc.backward) != 2 {
+		t.Fatalf("%d backward calls, want 2", len(enc.backward))
+	}
+	for _, b := range enc.backward {
+		for i := range b.GradZ.Data {
+			if b.GradZ.Data[i] != 0.25*1+0.5*10 || b.GradXHat.Data[i] != 0.5*100 {
+				t.Fatalf("gradients %v %v, want 5.25 and 50", b.GradZ.Data, b.GradXHat.Data)
+			}
+		}
+		if b.LearningRate != 0.01 {
+			t.Fatalf("learning rate %v, want 0.01", b.LearningRate)
+		}
+	}
+	for _, st := range clu.steps {
+		if st.Weight != 0.25 || st.GradCentroids.Data[0] != 0.5*7 {
+			t.Fatalf("step %+v, want weight 0.25 and centroid gradient 3.5", st)
+		}
+	}
+	if got := res.Report.History[1].Loss; math.Abs(got-(0.25*2+0.5*3)) > 1e-12 {
+		t.Fatalf("total loss %v, want 2", got)
+	}
+}
+
+// TestPretrainUsesOnlyPretrainLosses checks that pretraining sends only
+// the pretrain-stage losses' gradients and no clusterer calls.
+func TestPretrainUsesOnlyPretrainLosses(t *testing.T) {
+	enc, clu := &fakeEncoder{}, &fakeClusterer{labels: constLabels}
+	m := Model{Encoder: enc, Clusterer: clu, Losses: []Loss{
+		{Name: "pre", Loss: fakeLoss{}, Weight: 1, Pretrain: true},
+		{Name: "train", Loss: fakeLoss{}, Weight: 2, Train: true},
+	}}
+	s := Schedule{BatchSize: 8, PretrainEpochs: 3, PretrainLR: 0.5}
+	if _, err := Train(context.Background(), m, rampData(8), s, 1, nil); err != nil {
+		t.Fatal(err)
+	}
+	if len(enc.backward) != 3 || len(clu.steps) != 0 {
+		t.Fatalf("%d backward, %d clusterer steps; want 3 and 0", len(enc.backward), len(clu.steps))
+	}
+	if b := enc.backward[0]; b.GradZ.Data[0] != 10 || b.LearningRate != 0.5 {
+		t.Fatalf("pretrain gradient %v lr %v, want 10 and 0.5", b.GradZ.Data[0], b.LearningRate)
+	}
+}
+
+// TestUpdateIntervalAndTolerance checks that the clusterer is updated
+// every UpdateInterval batches and that training stops once the label
+// change falls below Tol.
+func TestUpdateIntervalAndTolerance(t *testing.T) {
+	// Labels flip at every update until the third, then stay.
+	flip := func(u, n int) []int32 {
+		l := make([]int32, n)
+		for i := range l {
+			l[i] = int32(min(u, 3) % 2)
+		}
+		return l
+	}
+	clu := &fakeClusterer{labels: flip}
+	m := Model{Encoder: &fakeEncoder{}, Clusterer: clu}
+	s := Schedule{BatchSize: 2, Epochs: 10, UpdateInterval: 3, Tol: 0.01}
+	res, err := Train(context.Background(), m, rampData(10), s, 1, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if clu.updates != 4 || res.Report.Stop != "tol" {
+		t.Fatalf("%d updates, stop %q; want 4 and tol", clu.updates, res.Report.Stop)
+	}
+	h := res.Report.History
+	if len(h) != 5 || h[1].Step != 3 || h[4].Step != 12 || h[4].Epoch != 3 || h[3].LabelChange != 1 || h[4].LabelChange != 0 {
+		t.Fatalf("history %+v", h)
+	}
+}
+
+// TestSameSeedSameBatches checks that the seed fixes the batch order and
+// that another seed changes it.
+func TestSameSeedSameBatches(t *testing.T) {
+	order := func(seed uint64) [][]float32 {
+		enc := &fakeEncoder{}
+		m := Model{Encoder: enc, Clusterer: &fakeClusterer{labels: constLabels}}
+		if _, err := Train(context.Background(), m, rampData(20), Schedule{BatchSize: 5, Epochs: 2}, seed, nil); err != nil {
+			t.Fatal(err)
+		}
+		return enc.batches
+	}
+	a, b, c := order(3), order(3), order(4)
+	if !slices.EqualFunc(a, b, slices.Equal) {
+		t.Fatal("same seed, different batch order")
+	}
+	if slices.EqualFunc(a, c, slices.Equal) {
+		t.Fatal("different seeds, same batch order")
+	}
+}
+
+// TestBadPluginGradientIsAnError checks that a loss gradient of the wrong
+// size is reported, not a panic.
+func TestBadPluginGradientIsAnError(t *testing.T) {
+	m := Model{Encoder: &fakeEncoder{}, Clusterer: &fakeClusterer{labels: constLabels}, Losses: []Loss{{Name: "short", Loss: shortLoss{}, Weight: 1, Pretrain: true}}}
+	_, err := Train(context.Background(), m, rampData(4), Schedule{BatchSize: 4, PretrainEpochs: 1}, 1, nil)
+	if err == nil || err.Error() != `pretrain epoch 1: loss "short": gradient w.r.t. z: 1 values, want 4` {
+		t.Fatalf("got %v", err)
+	}
+}
+
+type shortLoss struct{ fakeLoss }
+
+func (shortLoss) Eval(context.Context, sdk.LossInput) (sdk.LossOutput, error) {
+	return sdk.LossOutput{GradZ: sdk.NewTensor(1, 1)}, nil
+}
+
+// TestAutoencoderAndKMeansFindBlobs runs the real MLP autoencoder, k-means
+// with DCN's loss and the reconstruction loss on three well-separated
+// Gaussian blobs in 20 dimensions: the pipeline must recover them (ACC 1).
+func TestAutoencoderAndKMeansFindBlobs(t *testing.T) {
+	const n, d = 300, 20
+	rng := rand.New(rand.NewPCG(7, 7))
+	x, truth := sdk.NewTensor(n, d), make([]int32, n)
+	for i := range n {
+		truth[i] = int32(i % 3)
+		for j := range d {
+			centre := 0.0
+			if j%3 == int(truth[i]) {
+				centre = 3
+			}
+			x.Data[i*d+j] = float32(centre + 0.3*rng.NormFloat64())
+		}
+	}
+	ctx := context.Background()
+	enc, clu, rec := mlp.New(), kmeans.New(), reconstruction.New()
+	configure := func(p interface {
+		Describe() sdk.Description
+		Configure(context.Context, sdk.Setup) error
+	}, raw map[string]any, dim int) {
+		cfg, err := sdk.ResolveConfig(p.Describe(), raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Configure(ctx, sdk.Setup{Config: cfg, InputShape: []int{d}, EmbeddingDim: dim, Seed: 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	configure(enc, map[string]any{"hidden": []int{16}, "embedding": 3, "lr": 0.01}, 0)
+	configure(clu, map[string]any{"k": 3, "n_init": 3}, 3)
+	configure(rec, nil, 3)
+	m := Model{Encoder: enc, Clusterer: clu, Losses: []Loss{{Name: "reconstruction", Loss: rec, Weight: 1, Pretrain: true, Train: true}}}
+	res, err := Train(ctx, m, Data{X: x, Labels: truth}, Schedule{BatchSize: 32, PretrainEpochs: 30, Epochs: 5, Beta: 0.1, Tol: 0.001}, 1, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Report.ACC != 1 {
+		t.Fatalf("ACC %v on separable blobs, want 1 (history %+v)", res.Report.ACC, res.Report.History)
+	}
+	if res.Z.Rows() != n || res.Z.Cols() != 3 || len(res.Labels) != n {
+		t.Fatalf("result shapes: z %v, %d labels", res.Z.Shape, len(res.Labels))
+	}
+}
