@@ -1,0 +1,76 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/deepclust/deepclust/internal/config"
+)
+
+// TestShippedConfigsValidate checks every config in configs/, plugin
+// fields included.
+func TestShippedConfigsValidate(t *testing.T) {
+	files, err := filepath.Glob("../../configs/*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no shipped configs found (%v)", err)
+	}
+	for _, f := range files {
+		var out bytes.Buffer
+		if err := Validate(context.Background(), Env{Stdout: &out, Stderr: &out}, f); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+}
+
+// TestPrintedDefaultsLoadBack checks that `config defaults` prints a
+// config that loads and validates to the defaults.
+func TestPrintedDefaultsLoadBack(t *testing.T) {
+	var out bytes.Buffer
+	if err := PrintDefaults(Env{Stdout: &out, Stderr: &out}); err != nil {
+		t.Fatal(err)
+	}
+	text := out.String()
+	for _, want := range []string{"encoder:", "  config:", "    hidden: [500, 500, 2000]", "losses:", "  - plugin: \"reconstruction\"", "# Seed that fixes"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("defaults lack %q", want)
+		}
+	}
+	file := filepath.Join(t.TempDir(), "defaults.yaml")
+	if err := os.WriteFile(file, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := Validate(context.Background(), Env{Stdout: &out, Stderr: &out}, file); err != nil {
+		t.Fatal(err)
+	}
+	got, err := config.Load(config.Options{File: file, NoEnv: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	def, err := config.Load(config.Options{NoEnv: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Train != def.Train || got.Seed != def.Seed || got.Encoder.Plugin != def.Encoder.Plugin {
+		t.Fatalf("printed defaults load as %+v, want %+v", got, def)
+	}
+}
+
+// TestDefaultConfigFileIsCurrent keeps configs/default.yaml equal to what
+// `deepclust config defaults` prints (regenerate it with that command).
+func TestDefaultConfigFileIsCurrent(t *testing.T) {
+	var out bytes.Buffer
+	if err := PrintDefaults(Env{Stdout: &out, Stderr: &out}); err != nil {
+		t.Fatal(err)
+	}
+	file, err := os.ReadFile("../../configs/default.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(file) != out.String() {
+		t.Fatal("configs/default.yaml is stale: run `go run ./cmd/deepclust config defaults > configs/default.yaml`")
+	}
+}
