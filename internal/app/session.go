@@ -46,7 +46,7 @@ func newSession(env Env) (*session, error) {
 
 // open starts the plugin of one config section and keeps it for close.
 func (s *session) open(ctx context.Context, kind sdk.Kind, spec config.PluginSpec) (*plugins.Plugin, error) {
-	ps := plugins.Spec{Kind: kind, Path: spec.Path, SHA256: spec.SHA256, Timeout: spec.Timeout}
+	ps := plugins.Spec{Kind: kind, Path: spec.Path, SHA256: spec.SHA256, Args: spec.Args, Timeout: spec.Timeout}
 	if spec.Path == "" {
 		ps.Name = spec.Plugin
 		ps.Isolation = plugins.Isolation(spec.Isolation)

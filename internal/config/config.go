@@ -25,6 +25,8 @@ type PluginSpec struct {
 	Path string
 	// SHA256 optionally pins the external binary.
 	SHA256 string
+	// Args are command-line arguments for the external binary.
+	Args []string
 	// Isolation is IsolationInProcess or IsolationProcess.
 	Isolation string
 	// Timeout bounds one plugin call.
@@ -287,8 +289,8 @@ func pluginSection(v *viper.Viper, section string, vals map[string]any) (PluginS
 	}
 	return PluginSpec{
 		Plugin: vals[section+".plugin"].(string), Path: vals[section+".path"].(string),
-		SHA256: vals[section+".sha256"].(string), Isolation: vals[section+".isolation"].(string),
-		Timeout: timeout, Raw: raw,
+		SHA256: vals[section+".sha256"].(string), Args: vals[section+".args"].([]string),
+		Isolation: vals[section+".isolation"].(string), Timeout: timeout, Raw: raw,
 	}, nil
 }
 
@@ -372,8 +374,8 @@ func lossEntry(i int, m map[string]any) (LossSpec, error) {
 	return LossSpec{
 		PluginSpec: PluginSpec{
 			Plugin: vals[name+".plugin"].(string), Path: vals[name+".path"].(string),
-			SHA256: vals[name+".sha256"].(string), Isolation: vals[name+".isolation"].(string),
-			Timeout: timeout, Raw: cfg,
+			SHA256: vals[name+".sha256"].(string), Args: vals[name+".args"].([]string),
+			Isolation: vals[name+".isolation"].(string), Timeout: timeout, Raw: cfg,
 		},
 		Weight: vals[name+".weight"].(float64),
 		Stages: stages,

@@ -79,7 +79,7 @@ func yamlValue(v any) string {
 // writeLoss writes one item of the losses list.
 func writeLoss(w io.Writer, l LossSpec, d *sdk.Description, withDocs bool) error {
 	entries := []Entry{
-		{Key: "plugin", Value: l.Plugin}, {Key: "path", Value: l.Path}, {Key: "sha256", Value: l.SHA256},
+		{Key: "plugin", Value: l.Plugin}, {Key: "path", Value: l.Path}, {Key: "sha256", Value: l.SHA256}, {Key: "args", Value: l.Args},
 		{Key: "isolation", Value: l.Isolation}, {Key: "timeout", Value: l.Timeout.String()},
 		{Key: "weight", Value: l.Weight}, {Key: "stages", Value: l.Stages},
 	}
@@ -189,7 +189,7 @@ func (c *Config) values() map[string]any {
 		name string
 		p    PluginSpec
 	}{{"encoder", c.Encoder}, {"clusterer", c.Clusterer}} {
-		v[s.name+".plugin"], v[s.name+".path"], v[s.name+".sha256"] = s.p.Plugin, s.p.Path, s.p.SHA256
+		v[s.name+".plugin"], v[s.name+".path"], v[s.name+".sha256"], v[s.name+".args"] = s.p.Plugin, s.p.Path, s.p.SHA256, s.p.Args
 		v[s.name+".isolation"], v[s.name+".timeout"] = s.p.Isolation, s.p.Timeout.String()
 	}
 	return v

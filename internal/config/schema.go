@@ -25,6 +25,7 @@ func pluginKeys(section, plugin, doc string) []Key {
 		{section + ".plugin", sdk.TypeString, plugin, doc, nil},
 		{section + ".path", sdk.TypeString, "", "Path of an external plugin binary; when set, plugin is ignored and the plugin runs out of process.", nil},
 		{section + ".sha256", sdk.TypeString, "", "Optional hex SHA-256 of the external binary; a mismatch stops the run.", nil},
+		{section + ".args", sdk.TypeStrings, []string{}, "Command-line arguments for the external binary.", nil},
 		{section + ".isolation", sdk.TypeString, IsolationInProcess, "inprocess, or process to run a built-in plugin in a child process through the gRPC protocol.", []string{IsolationInProcess, IsolationProcess}},
 		{section + ".timeout", sdk.TypeString, "10m", "Longest one plugin call may take before the plugin is stopped (Go duration).", nil},
 	}
