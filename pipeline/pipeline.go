@@ -233,7 +233,7 @@ func (t *trainer) train(ctx context.Context, a sdk.Assignment, z sdk.Tensor) (sd
 	sums := make([]float64, len(losses))
 	steps := 0
 	for epoch := 1; epoch <= t.s.Epochs; epoch++ {
-		perm := t.rng.Perm(n)
+		perm := t.order(prev)
 		for b := 0; b < batches; b++ {
 			rows := perm[b*t.s.BatchSize : min((b+1)*t.s.BatchSize, n)]
 			loss, parts, err := t.step(ctx, rows, losses, true, t.s.LR)
@@ -278,6 +278,47 @@ func (t *trainer) train(ctx context.Context, a sdk.Assignment, z sdk.Tensor) (sd
 	last := t.report.History[len(t.report.History)-1]
 	t.progress.Finish(fmt.Sprintf("train: %d epochs, loss %.5g, label change %.4f", last.Epoch, last.Loss, last.LabelChange))
 	return a, z, nil
+}
+
+// order returns the sample order of one joint-training epoch: a
+// permutation of all samples, or with the uniform sampler (Caron et al.
+// 2018, DeepCluster) ⌈n/k⌉ samples from each non-empty cluster of the
+// current labels — without replacement where the cluster is large enough,
+// with replacement otherwise — shuffled and cut to n, so that every
+// cluster weighs the same in the loss whatever its size.
+func (t *trainer) order(labels []int32) []int {
+	n := len(labels)
+	if t.s.Sampler != SamplerUniform {
+		return t.rng.Perm(n)
+	}
+	members := make([][]int, countClusters(labels))
+	for i, l := range labels {
+		members[l] = append(members[l], i)
+	}
+	nonEmpty := 0
+	for _, m := range members {
+		if len(m) > 0 {
+			nonEmpty++
+		}
+	}
+	per := (n + nonEmpty - 1) / nonEmpty
+	out := make([]int, 0, per*nonEmpty)
+	for _, m := range members {
+		if len(m) == 0 {
+			continue
+		}
+		if len(m) >= per {
+			for _, j := range t.rng.Perm(len(m))[:per] {
+				out = append(out, m[j])
+			}
+			continue
+		}
+		for range per {
+			out = append(out, m[t.rng.IntN(len(m))])
+		}
+	}
+	t.rng.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
+	return out[:n]
 }
 
 // step runs one mini-batch: forward, losses, backward and (in joint

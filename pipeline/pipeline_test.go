@@ -264,3 +264,41 @@ func TestAutoencoderAndKMeansFindBlobs(t *testing.T) {
 		t.Fatalf("result shapes: z %v, %d labels", res.Z.Shape, len(res.Labels))
 	}
 }
+
+// TestUniformSamplerBalancesClusters checks that an epoch of the uniform
+// sampler draws every cluster equally often, whatever its size: here
+// clusters of 90, 9 and 1 samples each give 34 of 102 draws, cut to 100.
+func TestUniformSamplerBalancesClusters(t *testing.T) {
+	labels := make([]int32, 100)
+	for i := range labels {
+		switch {
+		case i >= 99:
+			labels[i] = 2
+		case i >= 90:
+			labels[i] = 1
+		}
+	}
+	tr := &trainer{s: Schedule{Sampler: SamplerUniform}, rng: rand.New(rand.NewPCG(1, 1))}
+	order := tr.order(labels)
+	counts := make([]int, 3)
+	for _, i := range order {
+		counts[labels[i]]++
+	}
+	if len(order) != 100 || counts[0] < 32 || counts[1] < 32 || counts[2] < 32 {
+		t.Fatalf("%d draws, per cluster %v; want 100 draws about evenly spread", len(order), counts)
+	}
+	tr.s.Sampler = SamplerShuffle
+	if p := tr.order(labels); !slices.Equal(sorted(p), seq(100)) {
+		t.Fatal("shuffle sampler is not a permutation")
+	}
+}
+
+func sorted(s []int) []int { c := slices.Clone(s); slices.Sort(c); return c }
+
+func seq(n int) []int {
+	s := make([]int, n)
+	for i := range s {
+		s[i] = i
+	}
+	return s
+}

@@ -20,7 +20,17 @@ type Schedule struct {
 	// UpdateInterval is the number of training batches between clusterer
 	// Updates on all embeddings (DEC's T); 0 means once per epoch.
 	UpdateInterval int
+	// Sampler orders joint-training batches: SamplerShuffle (a random
+	// permutation, the default) or SamplerUniform (uniform over the current
+	// clusters, as DeepCluster samples).
+	Sampler string
 }
+
+// The joint-training samplers.
+const (
+	SamplerShuffle = "shuffle"
+	SamplerUniform = "uniform"
+)
 
 // Stage names a stage of a run in metrics and progress output.
 const (

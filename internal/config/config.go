@@ -239,7 +239,7 @@ func decode(v *viper.Viper) (*Config, error) {
 			BatchSize: vals["train.batch_size"].(int), PretrainEpochs: vals["train.pretrain_epochs"].(int),
 			PretrainLR: vals["train.pretrain_lr"].(float64), Epochs: vals["train.epochs"].(int),
 			LR: vals["train.lr"].(float64), Beta: vals["train.beta"].(float64), Tol: vals["train.tol"].(float64),
-			UpdateInterval: vals["train.update_interval"].(int),
+			UpdateInterval: vals["train.update_interval"].(int), Sampler: vals["train.sampler"].(string),
 		},
 	}
 	var err error

@@ -57,6 +57,7 @@ var CoreKeys = concat(
 		{"train.lr", sdk.TypeFloat, 0.0, "Learning rate for joint training (0: the encoder's own lr).", nil},
 		{"train.beta", sdk.TypeFloat, 0.1, "Weight β of the clustering loss L_c.", nil},
 		{"train.tol", sdk.TypeFloat, 0.001, "Stop joint training when fewer than this fraction of samples change cluster between updates.", nil},
+		{"train.sampler", sdk.TypeString, "shuffle", "Joint-training batch order: shuffle (every sample once per epoch) or uniform (uniform over the current clusters, as DeepCluster samples).", []string{"shuffle", "uniform"}},
 		{"train.update_interval", sdk.TypeInt, 0, "Training batches between clusterer updates on all embeddings (targets, assignments, label-change check); 0: once per epoch.", nil},
 	},
 	pluginKeys("encoder", "mlp", "Built-in encoder plugin name (deepclust plugins list)."),
