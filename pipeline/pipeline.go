@@ -156,6 +156,8 @@ func Train(ctx context.Context, m Model, d Data, s Schedule, seed uint64, p Prog
 
 func checkInput(m Model, d Data, s Schedule) error {
 	switch {
+	case s.PretrainDecay == DecayCosine && s.PretrainLR <= 0 && s.PretrainEpochs > 0:
+		return fmt.Errorf("the cosine pretraining schedule needs a pretraining learning rate > 0")
 	case m.Encoder == nil || m.Clusterer == nil:
 		return fmt.Errorf("pipeline needs an encoder and a clusterer")
 	case d.X.Rows() == 0:
@@ -191,7 +193,8 @@ func (t *trainer) pretrain(ctx context.Context) error {
 		var sum float64
 		for b := 0; b < batches; b++ {
 			rows := perm[b*t.s.BatchSize : min((b+1)*t.s.BatchSize, n)]
-			loss, _, err := t.step(ctx, rows, losses, false, t.s.PretrainLR)
+			lr := t.s.pretrainLR(epoch*batches+b, t.s.PretrainEpochs*batches)
+			loss, _, err := t.step(ctx, rows, losses, false, lr)
 			if err != nil {
 				return fmt.Errorf("pretrain epoch %d: %w", epoch+1, err)
 			}

@@ -302,3 +302,25 @@ func seq(n int) []int {
 	}
 	return s
 }
+
+// TestCosinePretrainSchedule checks the learning rates the encoder gets:
+// lr·½(1 + cos(π·t/T)) for steps t = 0..T-1, here 0.4, 0.2 (t = T/2) and
+// 0.4·½(1 + cos(3π/4)).
+func TestCosinePretrainSchedule(t *testing.T) {
+	enc := &fakeEncoder{}
+	m := Model{Encoder: enc, Clusterer: &fakeClusterer{labels: constLabels}, Losses: []Loss{{Name: "l", Loss: fakeLoss{}, Weight: 1, Pretrain: true}}}
+	s := Schedule{BatchSize: 4, PretrainEpochs: 2, PretrainLR: 0.4, PretrainDecay: DecayCosine}
+	if _, err := Train(context.Background(), m, rampData(8), s, 1, nil); err != nil {
+		t.Fatal(err)
+	}
+	want := []float64{0.4, 0.4 * 0.5 * (1 + math.Cos(math.Pi/4)), 0.2, 0.4 * 0.5 * (1 + math.Cos(3*math.Pi/4))}
+	for i, b := range enc.backward {
+		if math.Abs(b.LearningRate-want[i]) > 1e-15 {
+			t.Fatalf("step %d: lr %v, want %v", i, b.LearningRate, want[i])
+		}
+	}
+	s.PretrainLR = 0
+	if _, err := Train(context.Background(), m, rampData(8), s, 1, nil); err == nil {
+		t.Fatal("cosine decay without a learning rate must be an error")
+	}
+}

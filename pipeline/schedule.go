@@ -1,5 +1,7 @@
 package pipeline
 
+import "math"
+
 // Schedule is the training schedule of a run.
 type Schedule struct {
 	// BatchSize is the mini-batch size of both training stages.
@@ -8,6 +10,9 @@ type Schedule struct {
 	PretrainEpochs int
 	// PretrainLR overrides the encoder's learning rate in pretraining when > 0.
 	PretrainLR float64
+	// PretrainDecay is the pretraining learning-rate schedule: DecayNone
+	// (constant) or DecayCosine (from PretrainLR down to 0 over pretraining).
+	PretrainDecay string
 	// Epochs is the maximum number of joint-training epochs.
 	Epochs int
 	// LR overrides the encoder's learning rate in joint training when > 0.
@@ -38,3 +43,19 @@ const (
 	StageClusterInit = "cluster_init"
 	StageTrain       = "train"
 )
+
+// The pretraining learning-rate schedules.
+const (
+	DecayNone   = "none"
+	DecayCosine = "cosine"
+)
+
+// pretrainLR is the learning rate of pretraining step t of total:
+// PretrainLR, or with cosine decay (Loshchilov & Hutter 2017, without
+// restarts) PretrainLR·½(1 + cos(π·t/total)).
+func (s Schedule) pretrainLR(t, total int) float64 {
+	if s.PretrainDecay != DecayCosine {
+		return s.PretrainLR
+	}
+	return s.PretrainLR * 0.5 * (1 + math.Cos(math.Pi*float64(t)/float64(total)))
+}

@@ -53,6 +53,7 @@ var CoreKeys = concat(
 		{"train.batch_size", sdk.TypeInt, 256, "Mini-batch size for pretraining and joint training.", nil},
 		{"train.pretrain_epochs", sdk.TypeInt, 50, "Epochs of autoencoder pretraining on the pretrain-stage losses.", nil},
 		{"train.pretrain_lr", sdk.TypeFloat, 0.0, "Learning rate for pretraining (0: the encoder's own lr).", nil},
+		{"train.pretrain_decay", sdk.TypeString, "none", "Pretraining learning-rate schedule: none (constant) or cosine (from pretrain_lr down to 0; needs pretrain_lr > 0).", []string{"none", "cosine"}},
 		{"train.epochs", sdk.TypeInt, 20, "Maximum epochs of joint training on L = Σ α_k·L_k + β·L_c (0: pretrain and cluster only).", nil},
 		{"train.lr", sdk.TypeFloat, 0.0, "Learning rate for joint training (0: the encoder's own lr).", nil},
 		{"train.beta", sdk.TypeFloat, 0.1, "Weight β of the clustering loss L_c.", nil},
