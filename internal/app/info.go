@@ -96,14 +96,7 @@ func PrintDefaults(env Env) error {
 	var d config.Descriptions
 	err = cfg.ResolvePlugins(func(kind sdk.Kind, spec config.PluginSpec) (sdk.Description, error) {
 		desc, err := findBuiltin(s.host.Registry, string(kind), spec.Plugin)
-		switch kind {
-		case sdk.KindEncoder:
-			d.Encoder = desc
-		case sdk.KindClusterer:
-			d.Clusterer = desc
-		default:
-			d.Losses = append(d.Losses, desc)
-		}
+		d.Add(kind, desc)
 		return desc, err
 	})
 	if err != nil {

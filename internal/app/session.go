@@ -68,16 +68,8 @@ func (s *session) resolve(ctx context.Context, cfg *config.Config) (config.Descr
 		if err != nil {
 			return sdk.Description{}, err
 		}
-		desc := p.Description()
-		switch kind {
-		case sdk.KindEncoder:
-			d.Encoder = desc
-		case sdk.KindClusterer:
-			d.Clusterer = desc
-		default:
-			d.Losses = append(d.Losses, desc)
-		}
-		return desc, nil
+		d.Add(kind, p.Description())
+		return p.Description(), nil
 	})
 	return d, err
 }

@@ -133,6 +133,19 @@ type Descriptions struct {
 	Losses             []sdk.Description
 }
 
+// Add records the description of the next plugin ResolvePlugins resolves
+// (they come in the order encoder, clusterer, losses).
+func (d *Descriptions) Add(kind sdk.Kind, desc sdk.Description) {
+	switch kind {
+	case sdk.KindEncoder:
+		d.Encoder = desc
+	case sdk.KindClusterer:
+		d.Clusterer = desc
+	default:
+		d.Losses = append(d.Losses, desc)
+	}
+}
+
 // Write emits the resolved configuration c as YAML that Load reads back to
 // the same Config; with withDocs every key carries its comment.
 func Write(w io.Writer, c *Config, d Descriptions, withDocs bool) error {
