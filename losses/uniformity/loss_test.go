@@ -44,7 +44,8 @@ func TestValueByHand(t *testing.T) {
 	}{
 		{map[string]any{"confidence": 0.0}, uniformKL},
 		{map[string]any{"confidence": 0.0, "prior": []float64{0.25, 0.75}}, priorKL},
-		{nil, uniformKL + meanH},
+		{nil, uniformKL + 0.5*meanH},
+		{map[string]any{"confidence": 1.0}, uniformKL + meanH},
 		{map[string]any{"confidence": 0.5, "prior": []float64{0.25, 0.75}}, priorKL + 0.5*meanH},
 	}
 	for _, tc := range cases {
