@@ -110,20 +110,6 @@ func (m *CSR) ScaleSym(s []float64) *CSR {
 	return out
 }
 
-// IsSymmetric reports whether A_ij == A_ji exactly for every entry.
-func (m *CSR) IsSymmetric() bool {
-	for i := range m.N {
-		for p := m.RowPtr[i]; p < m.RowPtr[i+1]; p++ {
-			j := int(m.Col[p])
-			q, ok := slices.BinarySearch(m.Col[m.RowPtr[j]:m.RowPtr[j+1]], int32(i))
-			if !ok || m.Val[m.RowPtr[j]+q] != m.Val[p] {
-				return false
-			}
-		}
-	}
-	return true
-}
-
 // Components labels the connected components of the undirected graph
 // whose edges are the nonzero entries (A must be structurally symmetric).
 // Components are numbered 0, 1, … in order of their lowest vertex; it

@@ -3,6 +3,9 @@ package builtin
 import (
 	"github.com/deepclust/deepclust/clusterers/dec"
 	"github.com/deepclust/deepclust/clusterers/kmeans"
+	"github.com/deepclust/deepclust/clusterers/spectral"
+	"github.com/deepclust/deepclust/encoders/identity"
+	"github.com/deepclust/deepclust/encoders/conv"
 	"github.com/deepclust/deepclust/encoders/mlp"
 	"github.com/deepclust/deepclust/losses/reconstruction"
 	"github.com/deepclust/deepclust/losses/uniformity"
@@ -13,8 +16,11 @@ import (
 // factories lists every built-in plugin.
 var factories = []plugins.Factory{
 	func() sdk.Describer { return mlp.New() },
+	func() sdk.Describer { return conv.New() },
+	func() sdk.Describer { return identity.New() },
 	func() sdk.Describer { return kmeans.New() },
 	func() sdk.Describer { return dec.New() },
+	func() sdk.Describer { return spectral.New() },
 	func() sdk.Describer { return reconstruction.New() },
 	func() sdk.Describer { return uniformity.New() },
 }
