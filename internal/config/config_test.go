@@ -58,7 +58,7 @@ func TestLoadPrecedence(t *testing.T) {
 	} else if c2.Train.Epochs != 5 {
 		t.Errorf("env must override the file: epochs %d", c2.Train.Epochs)
 	}
-	if c.Train.BatchSize != 128 || c.Train.PretrainEpochs != 50 {
+	if c.Train.BatchSize != 128 || c.Train.PretrainEpochs != 100 {
 		t.Errorf("file and defaults: batch %d pretrain %d", c.Train.BatchSize, c.Train.PretrainEpochs)
 	}
 	if got := c.Encoder.Raw["lr"]; got != "0.02" {
@@ -83,7 +83,7 @@ func TestLoadDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Data.Path != "" || c.Encoder.Plugin != "mlp" || c.Clusterer.Plugin != "kmeans" || len(c.Losses) != 1 {
+	if c.Data.Path != "" || c.Encoder.Plugin != "mlp" || c.Clusterer.Plugin != "dec" || len(c.Losses) != 1 {
 		t.Fatalf("defaults: %+v", c)
 	}
 }

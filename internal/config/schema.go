@@ -51,10 +51,10 @@ var CoreKeys = concat(
 		{"data.scale", sdk.TypeString, "none", "Feature scaling: none, minmax (to [0,1]) or standard (zero mean, unit variance). idx images are always scaled to [0,1].", []string{"none", "minmax", "standard"}},
 		{"data.limit", sdk.TypeInt, 0, "Use only the first N rows (0: all).", nil},
 		{"train.batch_size", sdk.TypeInt, 256, "Mini-batch size for pretraining and joint training.", nil},
-		{"train.pretrain_epochs", sdk.TypeInt, 50, "Epochs of autoencoder pretraining on the pretrain-stage losses.", nil},
+		{"train.pretrain_epochs", sdk.TypeInt, 100, "Epochs of autoencoder pretraining on the pretrain-stage losses.", nil},
 		{"train.pretrain_lr", sdk.TypeFloat, 0.0, "Learning rate for pretraining (0: the encoder's own lr).", nil},
 		{"train.pretrain_decay", sdk.TypeString, "none", "Pretraining learning-rate schedule: none (constant) or cosine (from pretrain_lr down to 0; needs pretrain_lr > 0).", []string{"none", "cosine"}},
-		{"train.epochs", sdk.TypeInt, 20, "Maximum epochs of joint training on L = Σ α_k·L_k + β·L_c (0: pretrain and cluster only).", nil},
+		{"train.epochs", sdk.TypeInt, 50, "Maximum epochs of joint training on L = Σ α_k·L_k + β·L_c (0: pretrain and cluster only).", nil},
 		{"train.lr", sdk.TypeFloat, 0.0, "Learning rate for joint training (0: the encoder's own lr).", nil},
 		{"train.beta", sdk.TypeFloat, 0.1, "Weight β of the clustering loss L_c.", nil},
 		{"train.tol", sdk.TypeFloat, 0.001, "Stop joint training when fewer than this fraction of samples change cluster between updates.", nil},
@@ -62,7 +62,7 @@ var CoreKeys = concat(
 		{"train.update_interval", sdk.TypeInt, 0, "Training batches between clusterer updates on all embeddings (targets, assignments, label-change check); 0: once per epoch.", nil},
 	},
 	pluginKeys("encoder", "mlp", "Built-in encoder plugin name (deepclust plugins list)."),
-	pluginKeys("clusterer", "kmeans", "Built-in clusterer plugin name (deepclust plugins list)."),
+	pluginKeys("clusterer", "dec", "Built-in clusterer plugin name (deepclust plugins list)."),
 )
 
 func concat(lists ...[]Key) []Key {
