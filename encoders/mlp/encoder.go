@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"slices"
 
+	"github.com/deepclust/deepclust/internal/nn"
 	"github.com/deepclust/deepclust/sdk"
 )
 
@@ -28,7 +29,7 @@ type Encoder struct {
 	encLayers int // layers up to and including the embedding layer
 	params    []float32
 	grads     []float32
-	opt       optimizer
+	opt       nn.Optimizer
 	steps     [2]int // optimiser steps taken by the encoder and decoder halves
 	noiseSrc  *rand.PCG
 	noise     *rand.Rand
@@ -82,7 +83,7 @@ func (e *Encoder) Configure(ctx context.Context, s sdk.Setup) error {
 		encLayers: encLayers,
 		params:    make([]float32, nParams),
 		grads:     make([]float32, nParams),
-		opt:       newOptimizer(set.optimizer, nParams),
+		opt:       nn.NewOptimizer(set.opt.Adam, nParams),
 		noiseSrc:  rand.NewPCG(s.Seed, noiseStream),
 	}
 	e.noise = rand.New(e.noiseSrc)
@@ -245,7 +246,7 @@ func (e *Encoder) Backward(ctx context.Context, req sdk.BackwardRequest) error {
 	if !hasZ && !hasX {
 		return nil
 	}
-	lr := e.set.lr
+	lr := e.set.opt.LR
 	if req.LearningRate > 0 {
 		lr = req.LearningRate
 	}
@@ -292,9 +293,5 @@ func (e *Encoder) backprop(n int, gz, gx []float32) {
 // or decoder (half 1).
 func (e *Encoder) step(half, lo, hi int, lr float64) {
 	e.steps[half]++
-	p := sgdStep(e.set, lr)
-	if e.opt.adam {
-		p = adamStep(e.set, lr, e.steps[half])
-	}
-	e.opt.update(e.params, e.grads, lo, hi, p)
+	e.opt.Update(e.params, e.grads, lo, hi, e.set.opt.Step(lr, e.steps[half]))
 }

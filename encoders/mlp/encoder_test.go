@@ -259,7 +259,7 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	la, lb := trainSteps(t, a, x, 2), trainSteps(t, b, x, 2)
-	if la != lb || !slices.Equal(a.params, b.params) || !slices.Equal(a.opt.v, b.opt.v) {
+	if la != lb || !slices.Equal(a.params, b.params) || !slices.Equal(a.opt.V, b.opt.V) {
 		t.Fatalf("training diverged after Load: loss %v vs %v", la, lb)
 	}
 
@@ -269,7 +269,7 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 	if err := sgd.Load(ctx, state); err != nil {
 		t.Fatalf("loading Adam state into an SGD encoder: %v", err)
 	}
-	if !slices.Equal(sgd.params, saved) || sgd.steps != [2]int{} || slices.ContainsFunc(sgd.opt.m, func(v float32) bool { return v != 0 }) {
+	if !slices.Equal(sgd.params, saved) || sgd.steps != [2]int{} || slices.ContainsFunc(sgd.opt.M, func(v float32) bool { return v != 0 }) {
 		t.Error("Adam state loaded into an SGD encoder: weights differ or optimiser state not reset")
 	}
 	for name, bad := range map[string]struct {

@@ -5,13 +5,14 @@ import (
 	"math/rand/v2"
 
 	"github.com/deepclust/deepclust/internal/kernels"
+	"github.com/deepclust/deepclust/internal/nn"
 )
 
 // layer is one dense layer y = act(x·Wᵀ + b). W (out×in, row-major) starts
 // at offset off of the flat parameter vector and b (out) follows it.
 type layer struct {
 	in, out int
-	act     activation
+	act     nn.Activation
 	off     int
 }
 
@@ -37,7 +38,7 @@ func buildLayers(d int, s settings) (layers []layer, params, encLayers int) {
 		act := s.hiddenAct
 		switch {
 		case i == encLayers-1:
-			act = actLinear
+			act = nn.Linear
 		case i == len(widths)-2:
 			act = s.outputAct
 		}
@@ -71,17 +72,17 @@ func forwardLayer(l layer, params, x, y []float32, rows int, slope float32) {
 }
 
 // biasActivate adds b to every row of y and applies act, in one pass.
-func biasActivate(y, b []float32, act activation, slope float32) {
+func biasActivate(y, b []float32, act nn.Activation, slope float32) {
 	cols := len(b)
 	for r := 0; r+cols <= len(y); r += cols {
 		row := y[r : r+cols]
 		row = row[:len(b)]
 		switch act {
-		case actLinear:
+		case nn.Linear:
 			for j, bj := range b {
 				row[j] += bj
 			}
-		case actReLU:
+		case nn.ReLU:
 			for j, bj := range b {
 				v := row[j] + bj
 				if v < 0 {
@@ -89,7 +90,7 @@ func biasActivate(y, b []float32, act activation, slope float32) {
 				}
 				row[j] = v
 			}
-		case actLeakyReLU:
+		case nn.LeakyReLU:
 			for j, bj := range b {
 				v := row[j] + bj
 				if v < 0 {
@@ -97,9 +98,9 @@ func biasActivate(y, b []float32, act activation, slope float32) {
 				}
 				row[j] = v
 			}
-		case actSigmoid:
+		case nn.Sigmoid:
 			for j, bj := range b {
-				row[j] = float32(1 / (1 + math.Exp(-float64(row[j]+bj))))
+				row[j] = nn.SigmoidOf(row[j] + bj)
 			}
 		}
 	}
@@ -109,10 +110,10 @@ func biasActivate(y, b []float32, act activation, slope float32) {
 // outputs y, and writes its column sums (∂L/∂b) into gb. The result goes to
 // dst (which may alias g) and is returned; for a linear layer g itself is
 // returned unchanged and dst is not touched.
-func preActivationGrad(dst, g, y, gb []float32, act activation, slope float32) []float32 {
+func preActivationGrad(dst, g, y, gb []float32, act nn.Activation, slope float32) []float32 {
 	cols := len(gb)
 	clear(gb)
-	if act == actLinear {
+	if act == nn.Linear {
 		for r := 0; r+cols <= len(g); r += cols {
 			row := g[r : r+cols]
 			row = row[:len(gb)]
@@ -127,7 +128,7 @@ func preActivationGrad(dst, g, y, gb []float32, act activation, slope float32) [
 		gr, yr, dr := g[r:r+cols], y[r:r+cols], dst[r:r+cols]
 		gr, yr, dr = gr[:len(gb)], yr[:len(gb)], dr[:len(gb)]
 		switch act {
-		case actReLU:
+		case nn.ReLU:
 			for j, v := range gr {
 				if yr[j] <= 0 {
 					v = 0
@@ -135,7 +136,7 @@ func preActivationGrad(dst, g, y, gb []float32, act activation, slope float32) [
 				dr[j] = v
 				gb[j] += v
 			}
-		case actLeakyReLU:
+		case nn.LeakyReLU:
 			for j, v := range gr {
 				if yr[j] <= 0 {
 					v *= slope
@@ -143,7 +144,7 @@ func preActivationGrad(dst, g, y, gb []float32, act activation, slope float32) [
 				dr[j] = v
 				gb[j] += v
 			}
-		case actSigmoid:
+		case nn.Sigmoid:
 			for j, v := range gr {
 				s := yr[j]
 				v *= s * (1 - s)

@@ -6,6 +6,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+
+	"github.com/deepclust/deepclust/internal/nn"
 )
 
 // The state format, little-endian throughout:
@@ -34,7 +36,7 @@ func (e *Encoder) Save(ctx context.Context) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encoder \"mlp\": saving noise generator: %w", err)
 	}
-	slots := e.optimizerSlots()
+	slots := e.opt.Slots()
 	buf := make([]byte, 0, 64+9*len(e.layers)+len(rng)+4*len(e.params)*(1+len(slots)))
 	le := binary.LittleEndian
 	buf = append(buf, stateMagic...)
@@ -60,16 +62,9 @@ func (e *Encoder) Save(ctx context.Context) ([]byte, error) {
 	return buf, nil
 }
 
-// optimizerSlots returns the optimiser's per-parameter arrays in save order.
-func (e *Encoder) optimizerSlots() [][]float32 {
-	if e.opt.adam {
-		return [][]float32{e.opt.m, e.opt.v}
-	}
-	return [][]float32{e.opt.m}
-}
-
+// optimizerCode is the saved code of the optimiser: 0 adam, 1 sgd.
 func (e *Encoder) optimizerCode() byte {
-	if e.opt.adam {
+	if e.opt.Adam {
 		return 0
 	}
 	return 1
@@ -134,7 +129,7 @@ func (e *Encoder) decode(state []byte) error {
 		sr.read(&in)
 		sr.read(&out)
 		sr.read(&act)
-		saved[i] = layer{in: int(in), out: int(out), act: activation(act)}
+		saved[i] = layer{in: int(in), out: int(out), act: nn.Activation(act)}
 	}
 	if sr.err != nil {
 		return sr.err
@@ -163,7 +158,7 @@ func (e *Encoder) decode(state []byte) error {
 	}
 	var slots [][]float32
 	if optCode == e.optimizerCode() {
-		for range e.optimizerSlots() {
+		for range e.opt.Slots() {
 			s := make([]float32, len(e.params))
 			sr.read(s)
 			slots = append(slots, s)
@@ -180,11 +175,11 @@ func (e *Encoder) decode(state []byte) error {
 	}
 	copy(e.params, params)
 	if slots == nil {
-		e.opt.reset()
+		e.opt.Reset()
 		e.steps = [2]int{}
 		return nil
 	}
-	for i, s := range e.optimizerSlots() {
+	for i, s := range e.opt.Slots() {
 		copy(s, slots[i])
 	}
 	e.steps = [2]int{int(steps[0]), int(steps[1])}
@@ -208,7 +203,7 @@ func (e *Encoder) checkArchitecture(dim int, saved []layer, slope float32) error
 			return fmt.Errorf("layer %d: saved activation %s, configured %s", i, l.act, c.act)
 		}
 	}
-	if slope != e.set.slope && e.set.hiddenAct == actLeakyReLU {
+	if slope != e.set.slope && e.set.hiddenAct == nn.LeakyReLU {
 		return fmt.Errorf("saved leaky_slope %v, configured %v", slope, e.set.slope)
 	}
 	return nil
@@ -224,19 +219,4 @@ func widths(layers []layer) string {
 		fmt.Fprintf(&b, "-%d", l.out)
 	}
 	return b.String()
-}
-
-// String names the activation as the config does.
-func (a activation) String() string {
-	switch a {
-	case actLinear:
-		return "linear"
-	case actReLU:
-		return "relu"
-	case actLeakyReLU:
-		return "leaky_relu"
-	case actSigmoid:
-		return "sigmoid"
-	}
-	return fmt.Sprintf("activation(%d)", uint8(a))
 }

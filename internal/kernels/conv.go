@@ -68,8 +68,8 @@ func (g Conv2D) Validate() error {
 		}
 	}
 	for _, a := range []struct {
-		axis                         string
-		in, out, k, stride, before   int
+		axis                       string
+		in, out, k, stride, before int
 	}{{"height", g.InH, g.OutH, g.KH, g.StrideH, g.PadH}, {"width", g.InW, g.OutW, g.KW, g.StrideW, g.PadW}} {
 		if a.before < 0 || a.before >= a.k {
 			return fmt.Errorf("conv %v: %s padding %d, want in [0, %d)", g, a.axis, a.before, a.k)
@@ -132,7 +132,7 @@ func (g Conv2D) check(n int, ops ...convOperand) {
 //
 // It panics, like Gemm, on an invalid geometry or slices too short.
 func Conv2DForward(g Conv2D, n int, x, w, b, y []float32, ws *ConvWorkspace) {
-	g.check(n, convOperand{"x", x, n*g.InSize(), false}, convOperand{"w", w, g.WeightSize(), false}, convOperand{"b", b, g.OutC, true}, convOperand{"y", y, n*g.OutSize(), false})
+	g.check(n, convOperand{"x", x, n * g.InSize(), false}, convOperand{"w", w, g.WeightSize(), false}, convOperand{"b", b, g.OutC, true}, convOperand{"y", y, n * g.OutSize(), false})
 	ws.run(convOp{kind: opConvForward, g: g, n: n, x: x, w: w, b: b, y: y})
 }
 
@@ -145,8 +145,8 @@ func Conv2DForward(g Conv2D, n int, x, w, b, y []float32, ws *ConvWorkspace) {
 //	db[k] = Σ_{s,oh,ow} dy[s,k,oh,ow],
 //	dx = convᵀ(dy, w)  (col2im of wᵀ·dy: the adjoint of the convolution).
 func Conv2DBackward(g Conv2D, n int, x, w, dy, dx, dw, db []float32, ws *ConvWorkspace) {
-	g.check(n, convOperand{"x", x, n*g.InSize(), false}, convOperand{"w", w, g.WeightSize(), false}, convOperand{"dy", dy, n*g.OutSize(), false},
-		convOperand{"dx", dx, n*g.InSize(), true}, convOperand{"dw", dw, g.WeightSize(), false}, convOperand{"db", db, g.OutC, true})
+	g.check(n, convOperand{"x", x, n * g.InSize(), false}, convOperand{"w", w, g.WeightSize(), false}, convOperand{"dy", dy, n * g.OutSize(), false},
+		convOperand{"dx", dx, n * g.InSize(), true}, convOperand{"dw", dw, g.WeightSize(), false}, convOperand{"db", db, g.OutC, true})
 	ws.run(convOp{kind: opConvBackward, g: g, n: n, x: x, w: w, y: dy, dx: dx, dw: dw, db: db})
 }
 
@@ -159,7 +159,7 @@ func Conv2DBackward(g Conv2D, n int, x, w, dy, dx, dw, db []float32, ws *ConvWor
 // the input gradient of Conv2DForward (PyTorch's ConvTranspose2d with
 // padding PH, PW and the output padding implied by InH, InW).
 func ConvTranspose2DForward(g Conv2D, n int, x, w, b, y []float32, ws *ConvWorkspace) {
-	g.check(n, convOperand{"x", x, n*g.OutSize(), false}, convOperand{"w", w, g.WeightSize(), false}, convOperand{"b", b, g.InC, true}, convOperand{"y", y, n*g.InSize(), false})
+	g.check(n, convOperand{"x", x, n * g.OutSize(), false}, convOperand{"w", w, g.WeightSize(), false}, convOperand{"b", b, g.InC, true}, convOperand{"y", y, n * g.InSize(), false})
 	ws.run(convOp{kind: opTransposeForward, g: g, n: n, x: x, w: w, b: b, y: y})
 }
 
@@ -172,7 +172,7 @@ func ConvTranspose2DForward(g Conv2D, n int, x, w, b, y []float32, ws *ConvWorks
 //	dw[k,c,i,j] = Σ_{s,oh,ow} x[s,k,oh,ow]·dy[s,c,oh·SH−PH+i,ow·SW−PW+j],
 //	db[c] = Σ_{s,h,w} dy[s,c,h,w].
 func ConvTranspose2DBackward(g Conv2D, n int, x, w, dy, dx, dw, db []float32, ws *ConvWorkspace) {
-	g.check(n, convOperand{"x", x, n*g.OutSize(), false}, convOperand{"w", w, g.WeightSize(), false}, convOperand{"dy", dy, n*g.InSize(), false},
-		convOperand{"dx", dx, n*g.OutSize(), true}, convOperand{"dw", dw, g.WeightSize(), false}, convOperand{"db", db, g.InC, true})
+	g.check(n, convOperand{"x", x, n * g.OutSize(), false}, convOperand{"w", w, g.WeightSize(), false}, convOperand{"dy", dy, n * g.InSize(), false},
+		convOperand{"dx", dx, n * g.OutSize(), true}, convOperand{"dw", dw, g.WeightSize(), false}, convOperand{"db", db, g.InC, true})
 	ws.run(convOp{kind: opTransposeBackward, g: g, n: n, x: x, w: w, y: dy, dx: dx, dw: dw, db: db})
 }

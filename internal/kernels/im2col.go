@@ -23,34 +23,53 @@ func axisRange(in, out, stride, pad, off int) (lo, hi int) {
 // im2col writes the columns matrix of the nb samples of x (NCHW, InC side
 // of g) into cols.
 func im2col(g *Conv2D, x []float32, nb int, cols []float32) {
-	p, q := g.OutH*g.OutW, g.InH*g.InW
+	inH, inW, outH, outW := g.InH, g.InW, g.OutH, g.OutW
+	sh, sw, ph, pw := g.StrideH, g.StrideW, g.PadH, g.PadW
+	p, q := outH*outW, inH*inW
 	l := nb * p
 	r := 0
 	for c := range g.InC {
 		for i := range g.KH {
-			ohLo, ohHi := axisRange(g.InH, g.OutH, g.StrideH, g.PadH, i)
+			ohLo, ohHi := axisRange(inH, outH, sh, ph, i)
 			for j := range g.KW {
-				owLo, owHi := axisRange(g.InW, g.OutW, g.StrideW, g.PadW, j)
+				owLo, owHi := axisRange(inW, outW, sw, pw, j)
+				width := owHi - owLo
 				row := cols[r*l : (r+1)*l]
 				r++
 				for s := range nb {
 					plane := x[(s*g.InC+c)*q : (s*g.InC+c+1)*q]
 					dst := row[s*p : (s+1)*p]
-					clear(dst[:ohLo*g.OutW])
-					clear(dst[ohHi*g.OutW:])
+					if width == 0 || ohLo == ohHi {
+						clear(dst)
+						continue
+					}
+					clear(dst[:ohLo*outW])
+					clear(dst[ohHi*outW:])
+					src := plane[(ohLo*sh-ph+i)*inW+owLo*sw-pw+j:]
 					for oh := ohLo; oh < ohHi; oh++ {
-						d := dst[oh*g.OutW : (oh+1)*g.OutW]
-						src := plane[(oh*g.StrideH-g.PadH+i)*g.InW:][:g.InW]
-						clear(d[:owLo])
-						clear(d[owHi:])
-						iw := owLo*g.StrideW - g.PadW + j
-						if g.StrideW == 1 {
-							copy(d[owLo:owHi], src[iw:])
-							continue
+						d := dst[oh*outW : (oh+1)*outW]
+						for t := range owLo {
+							d[t] = 0
 						}
-						for ow := owLo; ow < owHi; ow++ {
-							d[ow] = src[iw]
-							iw += g.StrideW
+						for t := owHi; t < outW; t++ {
+							d[t] = 0
+						}
+						d = d[owLo:owHi]
+						switch sw {
+						case 1:
+							copy(d, src[:width])
+						case 2:
+							sr := src[:2*width-1]
+							for t := range d {
+								d[t] = sr[2*t]
+							}
+						default:
+							for t := range d {
+								d[t] = src[sw*t]
+							}
+						}
+						if oh+1 < ohHi {
+							src = src[sh*inW:]
 						}
 					}
 				}
@@ -62,33 +81,46 @@ func im2col(g *Conv2D, x []float32, nb int, cols []float32) {
 // col2im adds the columns matrix cols into the nb samples of x (NCHW, InC
 // side of g): the adjoint of im2col.
 func col2im(g *Conv2D, cols []float32, nb int, x []float32) {
-	p, q := g.OutH*g.OutW, g.InH*g.InW
+	inH, inW, outH, outW := g.InH, g.InW, g.OutH, g.OutW
+	sh, sw, ph, pw := g.StrideH, g.StrideW, g.PadH, g.PadW
+	p, q := outH*outW, inH*inW
 	l := nb * p
 	r := 0
 	for c := range g.InC {
 		for i := range g.KH {
-			ohLo, ohHi := axisRange(g.InH, g.OutH, g.StrideH, g.PadH, i)
+			ohLo, ohHi := axisRange(inH, outH, sh, ph, i)
 			for j := range g.KW {
-				owLo, owHi := axisRange(g.InW, g.OutW, g.StrideW, g.PadW, j)
+				owLo, owHi := axisRange(inW, outW, sw, pw, j)
+				width := owHi - owLo
 				row := cols[r*l : (r+1)*l]
 				r++
+				if width == 0 || ohHi == ohLo {
+					continue
+				}
 				for s := range nb {
 					plane := x[(s*g.InC+c)*q : (s*g.InC+c+1)*q]
 					src := row[s*p : (s+1)*p]
+					d := plane[(ohLo*sh-ph+i)*inW+owLo*sw-pw+j:]
 					for oh := ohLo; oh < ohHi; oh++ {
-						d := plane[(oh*g.StrideH-g.PadH+i)*g.InW:][:g.InW]
-						sr := src[oh*g.OutW : (oh+1)*g.OutW]
-						iw := owLo*g.StrideW - g.PadW + j
-						if g.StrideW == 1 {
-							d = d[iw : iw+owHi-owLo]
-							for t, v := range sr[owLo:owHi] {
-								d[t] += v
+						sr := src[oh*outW+owLo : oh*outW+owHi]
+						switch sw {
+						case 1:
+							dd := d[:width]
+							for t, v := range sr {
+								dd[t] += v
 							}
-							continue
+						case 2:
+							dd := d[:2*width-1]
+							for t, v := range sr {
+								dd[2*t] += v
+							}
+						default:
+							for t, v := range sr {
+								d[sw*t] += v
+							}
 						}
-						for ow := owLo; ow < owHi; ow++ {
-							d[iw] += sr[ow]
-							iw += g.StrideW
+						if oh+1 < ohHi {
+							d = d[sh*inW:]
 						}
 					}
 				}

@@ -1,0 +1,6 @@
+//go:build race
+
+package kernels
+
+// convRaceEnabled reports a -race build, whose instrumentation allocates.
+const convRaceEnabled = true
