@@ -3,6 +3,7 @@ package app
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -72,5 +73,26 @@ func TestDefaultConfigFileIsCurrent(t *testing.T) {
 	}
 	if string(file) != out.String() {
 		t.Fatal("configs/default.yaml is stale: run `go run ./cmd/deepclust config defaults > configs/default.yaml`")
+	}
+}
+
+// TestBenchJSONHasTheDocumentedKeys runs one repetition of the bench
+// command and checks its JSON keys and that every figure is positive.
+func TestBenchJSONHasTheDocumentedKeys(t *testing.T) {
+	if testing.Short() {
+		t.Skip("bench takes several seconds")
+	}
+	var out bytes.Buffer
+	if err := Bench(context.Background(), Env{Stdout: &out, Stderr: &out}, BenchOptions{Runs: 1, JSON: true}); err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]any
+	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	for _, k := range []string{"gemm_1024_gflops", "ae_train_samples_per_s", "cae_train_samples_per_s"} {
+		if v, ok := got[k].(float64); !ok || v <= 0 {
+			t.Errorf("%s = %v, want a positive number", k, got[k])
+		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/deepclust/deepclust/encoders/conv"
 	"github.com/deepclust/deepclust/encoders/mlp"
 	"github.com/deepclust/deepclust/internal/kernels"
 	"github.com/deepclust/deepclust/losses/reconstruction"
@@ -75,7 +76,11 @@ func Bench(ctx context.Context, env Env, opt BenchOptions) error {
 			return err
 		}
 	}
-	ae, err := aeThroughput(ctx, opt.Runs, rng)
+	ae, err := aeThroughput(ctx, mlp.New(), []int{784}, opt.Runs, rng)
+	if err != nil {
+		return err
+	}
+	cae, err := aeThroughput(ctx, conv.New(), []int{1, 28, 28}, opt.Runs, rng)
 	if err != nil {
 		return err
 	}
@@ -83,11 +88,12 @@ func Bench(ctx context.Context, env Env, opt BenchOptions) error {
 		enc := json.NewEncoder(env.Stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(map[string]any{
-			"kernels":                kernels.GemmInfo(),
-			"gemm_1024_gflops":       rows[0].GFLOPS,
-			"gemm":                   rows,
-			"ae_train_samples_per_s": ae,
-			"runs":                   opt.Runs,
+			"kernels":                 kernels.GemmInfo(),
+			"gemm_1024_gflops":        rows[0].GFLOPS,
+			"gemm":                    rows,
+			"ae_train_samples_per_s":  ae,
+			"cae_train_samples_per_s": cae,
+			"runs":                    opt.Runs,
 		})
 	}
 	w := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
@@ -97,14 +103,20 @@ func Bench(ctx context.Context, env Env, opt BenchOptions) error {
 		fmt.Fprintf(w, "%s\t%.1f\n", r.Name, r.GFLOPS)
 	}
 	fmt.Fprintf(w, "autoencoder d-500-500-2000-10, batch 256, Adam, MSE\t%.0f samples/s\n", ae)
+	fmt.Fprintf(w, "conv autoencoder (DCEC) 28x28, batch 256, Adam, MSE\t%.0f samples/s\n", cae)
 	return w.Flush()
 }
 
-// aeThroughput trains the default MLP autoencoder on random data in [0,1]
-// with the MSE reconstruction loss and returns training samples per second.
-func aeThroughput(ctx context.Context, runs int, rng *rand.Rand) (float64, error) {
-	const batch, d = 256, 784
-	enc, loss := mlp.New(), reconstruction.New()
+// aeThroughput trains an autoencoder with its default config on random
+// data in [0,1] of the given sample shape, batch 256, with the MSE
+// reconstruction loss, and returns training samples per second.
+func aeThroughput(ctx context.Context, enc sdk.Encoder, shape []int, runs int, rng *rand.Rand) (float64, error) {
+	const batch = 256
+	d := 1
+	for _, s := range shape {
+		d *= s
+	}
+	loss := reconstruction.New()
 	encCfg, err := sdk.ResolveConfig(enc.Describe(), nil)
 	if err != nil {
 		return 0, err
@@ -113,13 +125,13 @@ func aeThroughput(ctx context.Context, runs int, rng *rand.Rand) (float64, error
 	if err != nil {
 		return 0, err
 	}
-	if err := enc.Configure(ctx, sdk.Setup{Config: encCfg, InputShape: []int{d}, Seed: 1}); err != nil {
+	if err := enc.Configure(ctx, sdk.Setup{Config: encCfg, InputShape: shape, Seed: 1}); err != nil {
 		return 0, err
 	}
-	if err := loss.Configure(ctx, sdk.Setup{Config: lossCfg, InputShape: []int{d}, Seed: 1}); err != nil {
+	if err := loss.Configure(ctx, sdk.Setup{Config: lossCfg, InputShape: shape, Seed: 1}); err != nil {
 		return 0, err
 	}
-	x := sdk.Tensor{Shape: []int{batch, d}, Data: randSlice(rng, batch*d)}
+	x := sdk.Tensor{Shape: append([]int{batch}, shape...), Data: randSlice(rng, batch*d)}
 	var stepErr error
 	step := func() {
 		fwd, err := enc.Forward(ctx, x, true)
@@ -135,7 +147,7 @@ func aeThroughput(ctx context.Context, runs int, rng *rand.Rand) (float64, error
 	}
 	sec := medianSeconds(runs, 1, step)
 	if stepErr != nil {
-		return 0, fmt.Errorf("autoencoder bench: %w", stepErr)
+		return 0, fmt.Errorf("autoencoder bench (%s): %w", enc.Describe().Name, stepErr)
 	}
 	return batch / sec, nil
 }
