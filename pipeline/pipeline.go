@@ -123,6 +123,7 @@ func Train(ctx context.Context, m Model, d Data, s Schedule, seed uint64, p Prog
 	}
 
 	begin := time.Now()
+	p.Start(StageClusterInit, 1)
 	z, err := Embed(ctx, m.Encoder, d.X, embedBatch(s))
 	if err != nil {
 		return nil, fmt.Errorf("cluster init: %w", err)
@@ -136,6 +137,7 @@ func Train(ctx context.Context, m Model, d Data, s Schedule, seed uint64, p Prog
 	if err := t.record(0, 0, a.Labels, nil, 0, 0, 1); err != nil {
 		return nil, err
 	}
+	p.Finish(fmt.Sprintf("cluster init: %d clusters", t.report.K))
 
 	begin = time.Now()
 	if a, z, err = t.train(ctx, a, z); err != nil {
@@ -424,6 +426,11 @@ func (t *trainer) record(epoch, step int, labels []int32, losses map[string]floa
 		e.Scores = s
 	}
 	t.report.History = append(t.report.History, e)
+	msg := fmt.Sprintf("epoch %d, step %d: loss %.5g, L_c %.5g, label change %.4f", epoch, step, loss, lossC, change)
+	if e.Scores != nil {
+		msg += fmt.Sprintf(", ACC %.4f NMI %.4f", e.Scores.ACC, e.Scores.NMI)
+	}
+	t.progress.Note(msg)
 	return nil
 }
 

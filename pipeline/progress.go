@@ -8,6 +8,8 @@ type Progress interface {
 	// Step reports that done of total steps are finished, with the running
 	// mean loss.
 	Step(done int, loss float64)
+	// Note reports an event within the stage, such as a clusterer update.
+	Note(msg string)
 	// Finish ends the stage with a one-line summary.
 	Finish(summary string)
 }
@@ -20,6 +22,9 @@ func (NoProgress) Start(string, int) {}
 
 // Step implements Progress.
 func (NoProgress) Step(int, float64) {}
+
+// Note implements Progress.
+func (NoProgress) Note(string) {}
 
 // Finish implements Progress.
 func (NoProgress) Finish(string) {}

@@ -73,6 +73,13 @@ func (d *display) Step(done int, loss float64) {
 		100*frac, loss, elapsed.Round(time.Second), eta)
 }
 
+func (d *display) Note(msg string) {
+	if d.bar {
+		fmt.Fprint(d.w, "\r\033[K")
+	}
+	fmt.Fprintf(d.w, "%s: %s\n", d.stage, msg)
+}
+
 func (d *display) Finish(summary string) {
 	if d.bar {
 		fmt.Fprint(d.w, "\r\033[K")

@@ -42,8 +42,9 @@ func TestBarRedrawsInPlace(t *testing.T) {
 	p := New("bar", &buf)
 	p.Start("train", 4)
 	p.Step(4, 1)
+	p.Note("epoch 1")
 	p.Finish("train: done")
-	if !strings.Contains(buf.String(), "\rtrain ") || !strings.Contains(buf.String(), "100.0%") || strings.Count(buf.String(), "\n") != 1 {
+	if !strings.Contains(buf.String(), "\rtrain ") || !strings.Contains(buf.String(), "100.0%") || !strings.Contains(buf.String(), "\r\033[Ktrain: epoch 1\n") || strings.Count(buf.String(), "\n") != 2 {
 		t.Fatalf("bar output %q", buf.String())
 	}
 }
