@@ -187,7 +187,7 @@ func (ws *ConvWorkspace) gemm(transA, transB bool, m, n, k int, a []float32, lda
 	if err := g.check(); err != nil {
 		panic(err.Error())
 	}
-	j := jobs.Get().(*job)
+	j := jobs.get()
 	j.prepare(active, &g, 1, false)
 	j.work(0)
 	j.release()

@@ -40,7 +40,34 @@ type job struct {
 	ws     [maxThreads]workspace
 }
 
-var jobs = sync.Pool{New: func() any { return newJob() }}
+// jobs is a free list of jobs with their packing buffers. Unlike a
+// sync.Pool it is never emptied by the garbage collector, so steady-state
+// calls allocate nothing; it holds at most as many jobs as ever ran at once.
+var jobs jobList
+
+type jobList struct {
+	mu   sync.Mutex
+	free []*job
+}
+
+// get returns a pooled job, or a new one when none is free.
+func (l *jobList) get() *job {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if n := len(l.free); n > 0 {
+		j := l.free[n-1]
+		l.free = l.free[:n-1]
+		return j
+	}
+	return newJob()
+}
+
+// put returns j to the free list.
+func (l *jobList) put(j *job) {
+	l.mu.Lock()
+	l.free = append(l.free, j)
+	l.mu.Unlock()
+}
 
 // newJob returns an empty job with its barriers' condition variables bound.
 func newJob() *job {
@@ -134,7 +161,7 @@ func gemm(kern *microKernel, g *gemmArgs) {
 	if want > 1 {
 		got = reserveHelpers(want - 1)
 	}
-	j := jobs.Get().(*job)
+	j := jobs.get()
 	j.prepare(kern, g, got+1, splitRows)
 	for t := 1; t <= got; t++ {
 		helpers.tasks <- task{j: j, tid: t}
@@ -166,7 +193,7 @@ func (j *job) prepare(kern *microKernel, g *gemmArgs, threads int, splitRows boo
 func (j *job) release() {
 	j.args = gemmArgs{}
 	j.kern = nil
-	jobs.Put(j)
+	jobs.put(j)
 }
 
 // grow returns s resliced to n elements, reallocating only when too small.
