@@ -7,7 +7,9 @@ import (
 	"github.com/deepclust/deepclust/encoders/conv"
 	"github.com/deepclust/deepclust/encoders/identity"
 	"github.com/deepclust/deepclust/encoders/mlp"
+	"github.com/deepclust/deepclust/encoders/spectralnet"
 	"github.com/deepclust/deepclust/losses/reconstruction"
+	spectralloss "github.com/deepclust/deepclust/losses/spectral"
 	"github.com/deepclust/deepclust/losses/uniformity"
 	"github.com/deepclust/deepclust/plugins"
 	"github.com/deepclust/deepclust/sdk"
@@ -18,10 +20,12 @@ var factories = []plugins.Factory{
 	func() sdk.Describer { return mlp.New() },
 	func() sdk.Describer { return conv.New() },
 	func() sdk.Describer { return identity.New() },
+	func() sdk.Describer { return spectralnet.New() },
 	func() sdk.Describer { return kmeans.New() },
 	func() sdk.Describer { return dec.New() },
 	func() sdk.Describer { return spectral.New() },
 	func() sdk.Describer { return reconstruction.New() },
+	func() sdk.Describer { return spectralloss.New() },
 	func() sdk.Describer { return uniformity.New() },
 }
 
