@@ -3,6 +3,10 @@
 # pure-Go (noasm) kernels, and the example plugin's own module.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The DuckDB interop test reads and writes Parquet with DuckDB's Node package.
+if command -v npm >/dev/null; then
+  npm ci --no-audit --no-fund --prefix scripts/duckdb
+fi
 go test -count=1 ./...
 go test -count=1 -tags noasm ./internal/kernels/...
 for mod in examples/*/go.mod; do

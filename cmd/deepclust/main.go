@@ -144,17 +144,29 @@ func helpOK(err error) error {
 
 func cmdPredict(ctx context.Context, env app.Env, args []string) error {
 	fs := flags("predict", env.Stderr)
-	var opt app.PredictOptions
+	opt := app.PredictOptions{Stdin: os.Stdin}
 	fs.StringVar(&opt.ModelDir, "model", "", "model directory written by run (its model/ folder, or the run's --out)")
-	fs.StringVar(&opt.Data, "data", "", "data to assign")
+	fs.StringVar(&opt.Data, "data", "", "data to assign: a file, a directory of Parquet/Arrow files (Hive partitions too), or - for an Arrow IPC stream on stdin")
 	fs.StringVar(&opt.Format, "format", "", "data format (default: the model's data.format)")
-	fs.StringVar(&opt.Out, "out", "", "output directory")
+	fs.StringVar(&opt.Out, "out", "", "output directory, or - for an Arrow IPC stream on stdout (summary on stderr, no metrics.json)")
 	fs.StringVar(&opt.Isolation, "isolation", "", "run every plugin 'process' or 'inprocess'")
+	fs.StringArrayVar(&opt.IDs, "id", nil, "input column copied to the output unchanged, e.g. a key or a partition column (repeatable)")
+	fs.StringSliceVar(&opt.Features, "features", nil, "feature columns, comma-separated (default: the model's data.features)")
+	fs.StringVar(&opt.Label, "label", "", "label column for scores (default: the model's data.label)")
+	fs.StringVar(&opt.OutputFormat, "output-format", "", "parquet or arrow (default parquet; arrow with --out -)")
+	fs.IntVar(&opt.RowGroupRows, "row-group-size", 0, "rows per Parquet row group (default 131072)")
+	fs.StringVar(&opt.Compression, "compression", "", "parquet: zstd (default), snappy or none; arrow: zstd, lz4 or none (default)")
+	fs.IntVar(&opt.BatchRows, "batch-rows", 0, "rows read and assigned at once (default 65536)")
+	fs.StringVar(&opt.Nulls, "nulls", "", "null or NaN feature values: error (default), drop the row, or zero")
+	fs.BoolVar(&opt.Distance, "distance", false, "add each row's distance to its cluster's centroid")
 	if err := parse(fs, args); err != nil {
 		return helpOK(err)
 	}
 	if opt.ModelDir == "" || opt.Data == "" || opt.Out == "" {
 		return fmt.Errorf("%w: predict needs --model, --data and --out", errUsage)
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: predict takes no arguments, got %q", errUsage, fs.Args())
 	}
 	return app.Predict(ctx, env, opt)
 }
@@ -210,7 +222,7 @@ func cmdBench(ctx context.Context, env app.Env, args []string) error {
 	fs := flags("bench", env.Stderr)
 	var opt app.BenchOptions
 	fs.IntVar(&opt.Runs, "runs", 5, "repetitions per measurement; the median is reported")
-	fs.BoolVar(&opt.JSON, "json", false, "print JSON (keys gemm_1024_gflops, ae_train_samples_per_s, ...)")
+	fs.BoolVar(&opt.JSON, "json", false, "print JSON (keys gemm_1024_gflops, ae_train_samples_per_s, cae_train_samples_per_s, ...)")
 	if err := parse(fs, args); err != nil {
 		return helpOK(err)
 	}

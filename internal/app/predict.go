@@ -3,106 +3,395 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
 	"time"
 
 	"github.com/deepclust/deepclust/internal/config"
+	"github.com/deepclust/deepclust/internal/dataset"
+	"github.com/deepclust/deepclust/internal/lake"
 	"github.com/deepclust/deepclust/internal/results"
 	"github.com/deepclust/deepclust/pipeline"
+	"github.com/deepclust/deepclust/sdk"
 )
 
-// PredictOptions are the inputs of Predict.
+// PredictionsArrowFile is the file predict writes with --output-format
+// arrow (an Arrow IPC stream); Parquet output goes to AssignmentsFile.
+const PredictionsArrowFile = "assignments.arrow"
+
+// PredictOptions are the inputs of Predict. The fields after Isolation
+// apply to streamed input (Parquet, Arrow, a directory of them, or "-").
 type PredictOptions struct {
 	// ModelDir is a run's output directory or its model/ directory.
 	ModelDir string
-	// Data is the input to assign; Format overrides the model's data.format.
+	// Data is the input to assign, "-" for an Arrow IPC stream on Stdin;
+	// Format overrides the model's data.format.
 	Data, Format string
-	// Out is the output directory.
+	// Out is the output directory, or "-" for an Arrow IPC stream on
+	// Env.Stdout (no metrics.json then: the summary goes to Env.Stderr).
 	Out string
 	// Isolation, when set, overrides every plugin section's isolation.
 	Isolation string
+
+	// IDs names the input columns copied to the output unchanged.
+	IDs []string
+	// Features and Label, when set, override the model's data.features
+	// and data.label.
+	Features []string
+	Label    string
+	// OutputFormat is parquet (default; arrow when Out is "-") or arrow.
+	OutputFormat string
+	// RowGroupRows and Compression shape the output (see lake.WriterOptions).
+	RowGroupRows int
+	Compression  string
+	// BatchRows bounds the rows read and predicted at once.
+	BatchRows int
+	// Nulls is error, drop or zero (see lake.Options).
+	Nulls string
+	// Distance adds each row's distance to its cluster's centroid.
+	Distance bool
+	// Stdin is what Data "-" reads.
+	Stdin io.Reader
 }
 
-// Predict assigns new data with a saved model and writes
-// assignments.parquet and metrics.json into opt.Out.
+// PredictMetrics is the content of predict's metrics.json.
+type PredictMetrics struct {
+	Version string `json:"version"`
+	Data    string `json:"data"`
+	// N is the number of rows assigned; Dropped the rows skipped for
+	// missing values (--nulls drop).
+	N       int64 `json:"n"`
+	Dropped int64 `json:"dropped"`
+	// K is one more than the largest cluster assigned.
+	K int `json:"k"`
+	*pipeline.Scores
+	Seconds       map[string]float64 `json:"seconds"`
+	RowsPerSecond float64            `json:"rows_per_s"`
+}
+
+// predictor is a loaded model ready to assign batches.
+type predictor struct {
+	dir   string
+	man   Manifest
+	cfg   *config.Config
+	s     *session
+	model pipeline.Model
+	// centroids are the clusterer's centres, for distances.
+	centroids sdk.Tensor
+}
+
+// Predict assigns new data with a saved model and writes the assignments
+// (Parquet, or an Arrow IPC stream) and metrics.json into opt.Out,
+// atomically: a failure leaves opt.Out as it was. Parquet and Arrow inputs
+// stream batch by batch in bounded memory; idx and CSV inputs are loaded
+// whole.
 func Predict(ctx context.Context, env Env, opt PredictOptions) error {
 	start := time.Now()
+	p, err := loadPredictor(opt)
+	if err != nil {
+		return err
+	}
+	format := p.cfg.Data.Format
+	if opt.Format != "" {
+		format = opt.Format
+	}
+	if !lake.Streams(opt.Data, format) {
+		return predictInMemory(ctx, env, opt, p, format, start)
+	}
+	return predictStream(ctx, env, opt, p, format, start)
+}
+
+func loadPredictor(opt PredictOptions) (*predictor, error) {
 	dir := opt.ModelDir
 	if _, err := os.Stat(filepath.Join(dir, ModelDir, ManifestFile)); err == nil {
 		dir = filepath.Join(dir, ModelDir)
 	}
-	var man Manifest
-	if err := readJSON(filepath.Join(dir, ManifestFile), &man); err != nil {
-		return fmt.Errorf("model %s: %w", opt.ModelDir, err)
+	p := &predictor{dir: dir}
+	if err := readJSON(filepath.Join(dir, ManifestFile), &p.man); err != nil {
+		return nil, fmt.Errorf("model %s: %w", opt.ModelDir, err)
 	}
 	cfg, err := config.Load(config.Options{File: filepath.Join(dir, ConfigFile)})
 	if err != nil {
-		return fmt.Errorf("model %s: %w", opt.ModelDir, err)
+		return nil, fmt.Errorf("model %s: %w", opt.ModelDir, err)
 	}
 	cfg.Losses = nil
 	if err := forceIsolation(cfg, opt.Isolation); err != nil {
+		return nil, err
+	}
+	p.cfg = cfg
+	return p, nil
+}
+
+// start opens and loads the model's plugins; close stops them.
+func (p *predictor) start(ctx context.Context, env Env, distance bool) error {
+	s, err := newSession(env)
+	if err != nil {
 		return err
+	}
+	p.s = s
+	if _, err := s.resolve(ctx, p.cfg); err != nil {
+		return err
+	}
+	if p.model, _, err = configure(ctx, s, p.cfg, p.man.InputShape); err != nil {
+		return err
+	}
+	if err := loadState(ctx, p.dir, p.model); err != nil {
+		return err
+	}
+	if distance {
+		return p.loadCentroids(ctx)
+	}
+	return nil
+}
+
+func (p *predictor) close() {
+	if p.s != nil {
+		p.s.close()
+	}
+}
+
+// loadCentroids asks the clusterer for its centres through the loss of an
+// empty batch, which changes nothing.
+func (p *predictor) loadCentroids(ctx context.Context) error {
+	l, err := p.model.Clusterer.Loss(ctx, sdk.ClusterLossRequest{Z: sdk.NewTensor(0, p.man.EmbeddingDim), Indices: []int64{}})
+	if err != nil {
+		return fmt.Errorf("--distance: asking clusterer %q for its centroids: %w", p.cfg.Clusterer.Plugin, err)
+	}
+	if l.Centroids.Empty() || l.Centroids.Cols() != p.man.EmbeddingDim {
+		return fmt.Errorf("--distance: clusterer %q has no centroids of width %d (got shape %v)", p.cfg.Clusterer.Plugin, p.man.EmbeddingDim, l.Centroids.Shape)
+	}
+	p.centroids = l.Centroids
+	return nil
+}
+
+// assign embeds and assigns one batch, with distances when centroids are
+// loaded.
+func (p *predictor) assign(ctx context.Context, x sdk.Tensor) (z sdk.Tensor, labels []int32, dist []float32, err error) {
+	if z, err = pipeline.Embed(ctx, p.model.Encoder, x, 1024); err != nil {
+		return
+	}
+	a, err := p.model.Clusterer.Assign(ctx, z)
+	if err != nil {
+		return sdk.Tensor{}, nil, nil, fmt.Errorf("clusterer Assign: %w", err)
+	}
+	if len(a.Labels) != z.Rows() {
+		return sdk.Tensor{}, nil, nil, fmt.Errorf("clusterer Assign: %d labels for %d rows", len(a.Labels), z.Rows())
+	}
+	if !p.centroids.Empty() {
+		k := int32(p.centroids.Rows())
+		dist = make([]float32, z.Rows())
+		for i, l := range a.Labels {
+			if l < 0 || l >= k {
+				return sdk.Tensor{}, nil, nil, fmt.Errorf("clusterer Assign: row %d has cluster %d, outside [0, %d)", i, l, k)
+			}
+			dist[i] = euclidean(z.Row(i), p.centroids.Row(int(l)))
+		}
+	}
+	return z, a.Labels, dist, nil
+}
+
+// euclidean is ‖a − b‖₂, accumulated in float64.
+func euclidean(a, b []float32) float32 {
+	var s float64
+	for i, v := range a {
+		d := float64(v) - float64(b[i])
+		s += d * d
+	}
+	return float32(math.Sqrt(s))
+}
+
+// predictInMemory is predict for idx and CSV input, loaded whole.
+func predictInMemory(ctx context.Context, env Env, opt PredictOptions, p *predictor, format string, start time.Time) error {
+	switch {
+	case opt.Data == lake.Stdin || opt.Out == lake.Stdin:
+		return errors.New("--data - and --out - need Arrow IPC input (a stream on stdin) and work only with Parquet or Arrow data")
+	case len(opt.IDs) > 0 || opt.Nulls != "" || opt.Distance || opt.OutputFormat == lake.FormatArrow:
+		return fmt.Errorf("%s: --id, --nulls, --distance and --output-format arrow need Parquet or Arrow input", opt.Data)
 	}
 	stage, err := results.NewStage(opt.Out)
 	if err != nil {
 		return err
 	}
 	defer stage.Abort()
-
-	format := cfg.Data.Format
-	if opt.Format != "" {
-		format = opt.Format
-	}
-	data, err := loadData(cfg.Data, opt.Data, format)
+	data, err := loadData(p.cfg.Data, opt.Data, format)
 	if err != nil {
 		return err
 	}
-	if shape := data.X.Shape[1:]; !slices.Equal(shape, man.InputShape) {
-		return fmt.Errorf("%s: samples of shape %v, but the model was trained on shape %v", opt.Data, shape, man.InputShape)
+	if shape := data.X.Shape[1:]; !slices.Equal(shape, p.man.InputShape) {
+		return fmt.Errorf("%s: samples of shape %v, but the model was trained on shape %v", opt.Data, shape, p.man.InputShape)
 	}
-	s, err := newSession(env)
+	defer p.close()
+	if err := p.start(ctx, env, false); err != nil {
+		return err
+	}
+	z, labels, _, err := p.assign(ctx, data.X)
 	if err != nil {
 		return err
 	}
-	defer s.close()
-	if _, err := s.resolve(ctx, cfg); err != nil {
+	if err := results.WriteAssignments(stage.Path(AssignmentsFile), labels, z, data.Labels); err != nil {
 		return err
 	}
-	model, _, err := configure(ctx, s, cfg, man.InputShape)
+	var sc scorer
+	sc.add(labels, data.Labels)
+	m, err := sc.metrics(data.Source, int64(len(labels)), 0, time.Since(start))
 	if err != nil {
 		return err
 	}
-	if err := loadState(ctx, dir, model); err != nil {
-		return err
-	}
-	z, err := pipeline.Embed(ctx, model.Encoder, data.X, 1024)
-	if err != nil {
-		return err
-	}
-	a, err := model.Clusterer.Assign(ctx, z)
-	if err != nil {
-		return fmt.Errorf("clusterer Assign: %w", err)
-	}
-	if err := results.WriteAssignments(stage.Path(AssignmentsFile), a.Labels, z, data.Labels); err != nil {
-		return err
-	}
-	report := pipeline.Report{N: data.X.Rows(), K: countLabels(a.Labels), Seconds: map[string]float64{"total": time.Since(start).Seconds()}, Stop: "none"}
-	if data.Labels != nil {
-		if report.Scores, err = pipeline.Score(data.Labels, a.Labels); err != nil {
-			return err
-		}
-	}
-	if err := results.WriteJSON(stage.Path(MetricsFile), Metrics{Version: Version, Data: data.Source, Report: report}); err != nil {
+	if err := results.WriteJSON(stage.Path(MetricsFile), m); err != nil {
 		return err
 	}
 	if err := stage.Commit(); err != nil {
 		return err
 	}
-	printSummary(env, report, opt.Out)
+	printPrediction(env.Stdout, m, opt.Out)
 	return nil
+}
+
+// predictStream is predict for Parquet and Arrow input, batch by batch.
+func predictStream(ctx context.Context, env Env, opt PredictOptions, p *predictor, format string, start time.Time) error {
+	if scale := p.cfg.Data.Scale; scale != "" && scale != dataset.ScaleNone {
+		return fmt.Errorf("%s: the model scales its input (data.scale=%s) with statistics of the whole input, which streamed prediction does not have; train with data.scale=none, or predict on .csv data", opt.Data, scale)
+	}
+	if format != lake.FormatParquet && format != lake.FormatArrow {
+		format = ""
+	}
+	features, label := p.cfg.Data.Features, p.cfg.Data.Label
+	if len(opt.Features) > 0 {
+		features = opt.Features
+	}
+	if opt.Label != "" {
+		label = opt.Label
+	}
+	r, err := lake.Open(opt.Data, lake.Options{
+		Format: format, Features: features, Label: label, IDs: opt.IDs, SampleShape: p.man.InputShape,
+		BatchRows: opt.BatchRows, Nulls: opt.Nulls, Stdin: opt.Stdin,
+	})
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	defer p.close()
+	if err := p.start(ctx, env, opt.Distance); err != nil {
+		return err
+	}
+	// The first batch is read before any output exists, so that bad input
+	// leaves nothing behind.
+	first, err := r.Next(ctx)
+	if err != nil {
+		return err
+	}
+	defer first.Release()
+
+	outFormat := opt.OutputFormat
+	if outFormat == "" && opt.Out == lake.Stdin {
+		outFormat = lake.FormatArrow
+	}
+	wopt := lake.WriterOptions{Format: outFormat, RowGroupRows: opt.RowGroupRows, Compression: opt.Compression, Distance: opt.Distance}
+	var stage *results.Stage
+	var sink io.Writer = env.Stdout
+	if opt.Out != lake.Stdin {
+		if stage, err = results.NewStage(opt.Out); err != nil {
+			return err
+		}
+		defer stage.Abort()
+		name := AssignmentsFile
+		if outFormat == lake.FormatArrow {
+			name = PredictionsArrowFile
+		}
+		f, err := os.Create(stage.Path(name))
+		if err != nil {
+			return fmt.Errorf("writing predictions: %w", err)
+		}
+		defer f.Close()
+		sink = f
+	}
+	w, err := lake.NewWriter(sink, r.IDFields(), p.man.EmbeddingDim, wopt)
+	if err != nil {
+		return fmt.Errorf("writing predictions: %w", err)
+	}
+	var sc scorer
+	b := first
+	for {
+		z, labels, dist, err := p.assign(ctx, b.X)
+		if err == nil {
+			err = w.Write(lake.Output{Rows: b.Rows, IDs: b.IDs, Clusters: labels, Z: z, Distance: dist})
+		}
+		b.Release()
+		if err != nil {
+			return fmt.Errorf("rows from %d of %s: %w", b.RowOffset, opt.Data, err)
+		}
+		sc.add(labels, b.Labels)
+		if b, err = r.Next(ctx); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			return err
+		}
+	}
+	if err := w.Close(); err != nil {
+		return fmt.Errorf("writing predictions: %w", err)
+	}
+	_, dropped := r.Rows()
+	m, err := sc.metrics(opt.Data, w.Rows(), dropped, time.Since(start))
+	if err != nil {
+		return err
+	}
+	if stage == nil {
+		printPrediction(env.Stderr, m, "stdout")
+		return nil
+	}
+	if err := results.WriteJSON(stage.Path(MetricsFile), m); err != nil {
+		return err
+	}
+	if err := stage.Commit(); err != nil {
+		return err
+	}
+	printPrediction(env.Stdout, m, opt.Out)
+	return nil
+}
+
+// scorer gathers what the metrics need batch by batch: the largest
+// cluster and, when there are labels, both labellings (8 bytes a row).
+type scorer struct {
+	maxCluster  int32
+	truth, pred []int32
+	unlabelled  bool
+}
+
+func (s *scorer) add(pred, truth []int32) {
+	for _, l := range pred {
+		s.maxCluster = max(s.maxCluster, l)
+	}
+	if truth == nil {
+		s.unlabelled = true
+		return
+	}
+	s.truth = append(s.truth, truth...)
+	s.pred = append(s.pred, pred...)
+}
+
+func (s *scorer) metrics(data string, n, dropped int64, d time.Duration) (PredictMetrics, error) {
+	secs := d.Seconds()
+	m := PredictMetrics{Version: Version, Data: data, N: n, Dropped: dropped, K: int(s.maxCluster) + 1,
+		Seconds: map[string]float64{"total": secs}, RowsPerSecond: float64(n) / secs}
+	if !s.unlabelled && len(s.truth) > 0 {
+		var err error
+		if m.Scores, err = pipeline.Score(s.truth, s.pred); err != nil {
+			return m, err
+		}
+	}
+	return m, nil
+}
+
+func printPrediction(w io.Writer, m PredictMetrics, out string) {
+	if m.Scores != nil {
+		fmt.Fprintf(w, "ACC %.4f  NMI %.4f  ARI %.4f  ", m.ACC, m.NMI, m.ARI)
+	}
+	fmt.Fprintf(w, "n=%d k=%d  %.1f s  %.0f rows/s  -> %s\n", m.N, m.K, m.Seconds["total"], m.RowsPerSecond, out)
 }
 
 func loadState(ctx context.Context, dir string, m pipeline.Model) error {
@@ -132,12 +421,4 @@ func readJSON(path string, v any) error {
 		return fmt.Errorf("reading %s: %w", path, err)
 	}
 	return nil
-}
-
-func countLabels(labels []int32) int {
-	k := int32(0)
-	for _, l := range labels {
-		k = max(k, l+1)
-	}
-	return int(k)
 }

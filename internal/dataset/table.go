@@ -12,50 +12,128 @@ import (
 	"github.com/deepclust/deepclust/sdk"
 )
 
-// fromTable extracts the features and labels of a table as Options say.
-func fromTable(tbl arrow.Table, opt Options) (*Dataset, error) {
-	if tbl.NumRows() == 0 {
-		return nil, errors.New("empty data set: no rows")
-	}
-	schema := tbl.Schema()
-	labelName := opt.LabelColumn
+// Columns is a choice of the feature and label columns of a table, as
+// schema field indices.
+type Columns struct {
+	// Features holds the feature columns: one column of float lists, or
+	// numeric columns.
+	Features []int
+	// Label is the label column, or -1 when there is none.
+	Label int
+}
+
+// ChooseColumns picks the feature and label columns of schema the way
+// Options.FeatureColumns and Options.LabelColumn describe.
+func ChooseColumns(schema *arrow.Schema, features []string, label string) (Columns, error) {
+	labelName := label
 	if labelName == "" {
 		labelName = DefaultLabelColumn
 	}
 	labelIdx, err := columnIndex(schema, labelName)
 	if err != nil {
-		return nil, err
+		return Columns{}, err
 	}
-	if labelIdx < 0 && opt.LabelColumn != "" {
-		return nil, fmt.Errorf("no label column %q (columns: %s)", labelName, columnNames(schema))
+	if labelIdx < 0 && label != "" {
+		return Columns{}, fmt.Errorf("no label column %q (columns: %s)", labelName, columnNames(schema))
 	}
-	feats, err := featureColumns(schema, opt.FeatureColumns, labelIdx)
+	feats, err := featureColumns(schema, features, labelIdx)
 	if err != nil {
-		return nil, err
+		return Columns{}, err
 	}
+	return Columns{Features: feats, Label: labelIdx}, nil
+}
+
+// Extractor reads features and labels out of tables, batch after batch:
+// string labels keep their numbers from one call to the next.
+type Extractor struct {
+	// ZeroMissing, when set, reads null feature values (a null list: all
+	// its values) and NaNs as 0 and flags their rows in Extracted.Missing
+	// instead of failing. Infinities and null labels fail either way.
+	ZeroMissing bool
+	labelIDs    map[string]int32
+}
+
+// Extracted is what Extract read from one table.
+type Extracted struct {
+	// X holds the features, rows × features.
+	X sdk.Tensor
+	// Labels holds the labels, or nil when there is no label column.
+	Labels []int32
+	// Missing flags the rows that had a missing feature value read as 0
+	// (only with ZeroMissing); nil when no row had one.
+	Missing []bool
+}
+
+// Extract reads the columns cols chose from tbl; rows are numbered from
+// firstRow in error messages. A table without rows gives an empty X.
+func (e *Extractor) Extract(tbl arrow.Table, cols Columns, firstRow int) (Extracted, error) {
+	schema := tbl.Schema()
 	n := int(tbl.NumRows())
-	var x sdk.Tensor
+	var out Extracted
 	var describe func(j int) string
-	if first := schema.Field(feats[0]); isFloatList(first.Type) {
-		x, err = listFeatures(tbl.Column(feats[0]), n)
+	var err error
+	rd := rowReader{first: firstRow, zero: e.ZeroMissing, n: n}
+	if first := schema.Field(cols.Features[0]); isFloatList(first.Type) {
+		out.X, err = rd.listFeatures(tbl.Column(cols.Features[0]))
 		describe = func(j int) string { return fmt.Sprintf("column %q element %d", first.Name, j) }
 	} else {
-		x, err = numericFeatures(tbl, feats, n)
-		describe = func(j int) string { return fmt.Sprintf("column %q", schema.Field(feats[j]).Name) }
+		out.X, err = rd.numericFeatures(tbl, cols.Features)
+		describe = func(j int) string { return fmt.Sprintf("column %q", schema.Field(cols.Features[j]).Name) }
 	}
+	if err == nil {
+		err = rd.checkFinite(out.X, describe)
+	}
+	if err != nil {
+		return Extracted{}, err
+	}
+	out.Missing = rd.missing
+	if cols.Label >= 0 {
+		if e.labelIDs == nil {
+			e.labelIDs = map[string]int32{}
+		}
+		if out.Labels, err = columnLabels(tbl.Column(cols.Label), n, e.labelIDs, firstRow); err != nil {
+			return Extracted{}, err
+		}
+	}
+	return out, nil
+}
+
+// fromTable extracts the features and labels of a table as Options say.
+func fromTable(tbl arrow.Table, opt Options) (*Dataset, error) {
+	if tbl.NumRows() == 0 {
+		return nil, errors.New("empty data set: no rows")
+	}
+	cols, err := ChooseColumns(tbl.Schema(), opt.FeatureColumns, opt.LabelColumn)
 	if err != nil {
 		return nil, err
 	}
-	if err := checkFinite(x, describe); err != nil {
+	var e Extractor
+	got, err := e.Extract(tbl, cols, 0)
+	if err != nil {
 		return nil, err
 	}
-	ds := &Dataset{X: x}
-	if labelIdx >= 0 {
-		if ds.Labels, err = columnLabels(tbl.Column(labelIdx), n); err != nil {
-			return nil, err
-		}
+	return &Dataset{X: got.X, Labels: got.Labels}, nil
+}
+
+// rowReader holds the state of one extraction: the number of the first
+// row, the missing-value policy and the rows flagged so far.
+type rowReader struct {
+	first, n int
+	zero     bool
+	missing  []bool
+}
+
+// miss handles a missing value at row i (from the table's start): an error
+// naming what, or, with zero set, a flag on the row.
+func (r *rowReader) miss(i int, what string) error {
+	if !r.zero {
+		return fmt.Errorf("row %d %s is null", r.first+i, what)
 	}
-	return ds, nil
+	if r.missing == nil {
+		r.missing = make([]bool, r.n)
+	}
+	r.missing[i] = true
+	return nil
 }
 
 // columnIndex returns the index of the column called name, or -1.
@@ -159,16 +237,13 @@ func scatter[T number](dst []float32, stride, col int, src []T) {
 }
 
 // numericFeatures gathers numeric columns into an n × len(cols) tensor.
-func numericFeatures(tbl arrow.Table, cols []int, n int) (sdk.Tensor, error) {
+func (r *rowReader) numericFeatures(tbl arrow.Table, cols []int) (sdk.Tensor, error) {
 	d := len(cols)
-	x := sdk.NewTensor(n, d)
+	x := sdk.NewTensor(r.n, d)
 	for j, ci := range cols {
 		col := tbl.Column(ci)
 		row := 0
 		for _, chunk := range col.Data().Chunks() {
-			if i := firstNull(chunk); i >= 0 {
-				return sdk.Tensor{}, fmt.Errorf("row %d column %q is null", row+i, col.Name())
-			}
 			dst := x.Data[row*d:]
 			switch a := chunk.(type) {
 			case *array.Int8:
@@ -194,6 +269,12 @@ func numericFeatures(tbl arrow.Table, cols []int, n int) (sdk.Tensor, error) {
 			default:
 				return sdk.Tensor{}, fmt.Errorf("column %q has type %s, not a number", col.Name(), chunk.DataType())
 			}
+			for i := range nulls(chunk, 0, chunk.Len()) {
+				if err := r.miss(row+i, fmt.Sprintf("column %q", col.Name())); err != nil {
+					return sdk.Tensor{}, err
+				}
+				dst[i*d+j] = 0
+			}
 			row += chunk.Len()
 		}
 	}
@@ -201,10 +282,15 @@ func numericFeatures(tbl arrow.Table, cols []int, n int) (sdk.Tensor, error) {
 }
 
 // listFeatures turns a column of float lists, all of one length d, into an
-// n × d tensor.
-func listFeatures(col *arrow.Column, n int) (sdk.Tensor, error) {
-	var x sdk.Tensor
-	d, row := -1, 0
+// n × d tensor. With zero set, a null list counts as d zeros; d comes from
+// the type of a fixed-size list, else from the first non-null row.
+func (r *rowReader) listFeatures(col *arrow.Column) (sdk.Tensor, error) {
+	d, first := -1, 0
+	if fixed, ok := col.DataType().(*arrow.FixedSizeListType); ok {
+		d = int(fixed.Len())
+	}
+	x := sdk.Tensor{}
+	row := 0
 	for _, chunk := range col.Data().Chunks() {
 		lists, ok := chunk.(array.ListLike)
 		if !ok {
@@ -213,18 +299,20 @@ func listFeatures(col *arrow.Column, n int) (sdk.Tensor, error) {
 		values := lists.ListValues()
 		for i := 0; i < lists.Len(); i, row = i+1, row+1 {
 			if lists.IsNull(i) {
-				return sdk.Tensor{}, fmt.Errorf("row %d column %q is null", row, col.Name())
+				if err := r.miss(row, fmt.Sprintf("column %q", col.Name())); err != nil {
+					return sdk.Tensor{}, err
+				}
+				continue
 			}
 			start, end := lists.ValueOffsets(i)
 			if d < 0 {
-				d = int(end - start)
-				x = sdk.NewTensor(n, d)
+				d, first = int(end-start), row
+			}
+			if x.Empty() {
+				x = sdk.NewTensor(r.n, d)
 			}
 			if int(end-start) != d {
-				return sdk.Tensor{}, fmt.Errorf("ragged list column %q: row %d has %d values, row 0 has %d", col.Name(), row, end-start, d)
-			}
-			if k := firstNullIn(values, int(start), int(end)); k >= 0 {
-				return sdk.Tensor{}, fmt.Errorf("row %d column %q element %d is null", row, col.Name(), k)
+				return sdk.Tensor{}, fmt.Errorf("ragged list column %q: row %d has %d values, row %d has %d", col.Name(), r.first+row, end-start, r.first+first, d)
 			}
 			dst := x.Row(row)
 			switch v := values.(type) {
@@ -235,35 +323,52 @@ func listFeatures(col *arrow.Column, n int) (sdk.Tensor, error) {
 			default:
 				return sdk.Tensor{}, fmt.Errorf("column %q is a list of %s, not float32 or float64", col.Name(), values.DataType())
 			}
+			for k := range nulls(values, int(start), int(end)) {
+				if err := r.miss(row, fmt.Sprintf("column %q element %d", col.Name(), k)); err != nil {
+					return sdk.Tensor{}, err
+				}
+				dst[k] = 0
+			}
 		}
+	}
+	if x.Empty() && r.n > 0 {
+		if d < 0 {
+			return sdk.Tensor{}, fmt.Errorf("list column %q: rows %d to %d are all null, so their length is unknown", col.Name(), r.first, r.first+r.n-1)
+		}
+		x = sdk.NewTensor(r.n, d)
 	}
 	return x, nil
 }
 
-// firstNull returns the index of the first null in a, or -1.
-func firstNull(a arrow.Array) int { return firstNullIn(a, 0, a.Len()) }
-
-// firstNullIn returns the offset from start of the first null in
-// a[start:end], or -1.
-func firstNullIn(a arrow.Array, start, end int) int {
-	if a.NullN() == 0 {
-		return -1
-	}
-	for i := start; i < end; i++ {
-		if a.IsNull(i) {
-			return i - start
+// nulls yields the offsets from start of the nulls in a[start:end].
+func nulls(a arrow.Array, start, end int) func(yield func(int) bool) {
+	return func(yield func(int) bool) {
+		if a.NullN() == 0 {
+			return
+		}
+		for i := start; i < end; i++ {
+			if a.IsNull(i) && !yield(i-start) {
+				return
+			}
 		}
 	}
-	return -1
 }
 
 // checkFinite reports the first NaN or infinite value of x, naming its row
-// and, through describe, its column.
-func checkFinite(x sdk.Tensor, describe func(j int) string) error {
+// and, through describe, its column; with zero set a NaN is a missing
+// value instead, read as 0.
+func (r *rowReader) checkFinite(x sdk.Tensor, describe func(j int) string) error {
 	cols := x.Cols()
 	for i, v := range x.Data {
-		if f := float64(v); math.IsNaN(f) || math.IsInf(f, 0) {
-			return fmt.Errorf("row %d %s is %v", i/cols, describe(i%cols), v)
+		f := float64(v)
+		switch {
+		case math.IsNaN(f) && r.zero:
+			x.Data[i] = 0
+			if err := r.miss(i/cols, ""); err != nil {
+				return err
+			}
+		case math.IsNaN(f) || math.IsInf(f, 0):
+			return fmt.Errorf("row %d %s is %v", r.first+i/cols, describe(i%cols), v)
 		}
 	}
 	return nil
@@ -278,21 +383,21 @@ func labelError(col string, row int, v any) error {
 	return fmt.Errorf("label column %q row %d: %v is not an int32 class", col, row, v)
 }
 
-func appendIntLabels[T integer](labels []int32, vals []T, col string) ([]int32, error) {
+func appendIntLabels[T integer](labels []int32, vals []T, col string, first int) ([]int32, error) {
 	for _, v := range vals {
 		if int64(v) < math.MinInt32 || int64(v) > math.MaxInt32 || (v > 0 && uint64(v) > math.MaxInt32) {
-			return nil, labelError(col, len(labels), v)
+			return nil, labelError(col, first+len(labels), v)
 		}
 		labels = append(labels, int32(v))
 	}
 	return labels, nil
 }
 
-func appendFloatLabels[T float32 | float64](labels []int32, vals []T, col string) ([]int32, error) {
+func appendFloatLabels[T float32 | float64](labels []int32, vals []T, col string, first int) ([]int32, error) {
 	for _, v := range vals {
 		f := float64(v)
 		if f != math.Trunc(f) || f < math.MinInt32 || f > math.MaxInt32 {
-			return nil, labelError(col, len(labels), v)
+			return nil, labelError(col, first+len(labels), v)
 		}
 		labels = append(labels, int32(f))
 	}
@@ -300,37 +405,37 @@ func appendFloatLabels[T float32 | float64](labels []int32, vals []T, col string
 }
 
 // columnLabels reads a label column: integers, integral floats, or strings
-// numbered in order of first appearance.
-func columnLabels(col *arrow.Column, n int) ([]int32, error) {
+// numbered in order of first appearance in ids, which keeps the numbers of
+// earlier calls. Rows are numbered from first in error messages.
+func columnLabels(col *arrow.Column, n int, ids map[string]int32, first int) ([]int32, error) {
 	labels := make([]int32, 0, n)
-	ids := map[string]int32{}
 	name := col.Name()
 	for _, chunk := range col.Data().Chunks() {
-		if i := firstNull(chunk); i >= 0 {
-			return nil, fmt.Errorf("label column %q row %d is null", name, len(labels)+i)
+		for i := range nulls(chunk, 0, chunk.Len()) {
+			return nil, fmt.Errorf("label column %q row %d is null", name, first+len(labels)+i)
 		}
 		var err error
 		switch a := chunk.(type) {
 		case *array.Int8:
-			labels, err = appendIntLabels(labels, a.Int8Values(), name)
+			labels, err = appendIntLabels(labels, a.Int8Values(), name, first)
 		case *array.Int16:
-			labels, err = appendIntLabels(labels, a.Int16Values(), name)
+			labels, err = appendIntLabels(labels, a.Int16Values(), name, first)
 		case *array.Int32:
-			labels, err = appendIntLabels(labels, a.Int32Values(), name)
+			labels, err = appendIntLabels(labels, a.Int32Values(), name, first)
 		case *array.Int64:
-			labels, err = appendIntLabels(labels, a.Int64Values(), name)
+			labels, err = appendIntLabels(labels, a.Int64Values(), name, first)
 		case *array.Uint8:
-			labels, err = appendIntLabels(labels, a.Uint8Values(), name)
+			labels, err = appendIntLabels(labels, a.Uint8Values(), name, first)
 		case *array.Uint16:
-			labels, err = appendIntLabels(labels, a.Uint16Values(), name)
+			labels, err = appendIntLabels(labels, a.Uint16Values(), name, first)
 		case *array.Uint32:
-			labels, err = appendIntLabels(labels, a.Uint32Values(), name)
+			labels, err = appendIntLabels(labels, a.Uint32Values(), name, first)
 		case *array.Uint64:
-			labels, err = appendIntLabels(labels, a.Uint64Values(), name)
+			labels, err = appendIntLabels(labels, a.Uint64Values(), name, first)
 		case *array.Float32:
-			labels, err = appendFloatLabels(labels, a.Float32Values(), name)
+			labels, err = appendFloatLabels(labels, a.Float32Values(), name, first)
 		case *array.Float64:
-			labels, err = appendFloatLabels(labels, a.Float64Values(), name)
+			labels, err = appendFloatLabels(labels, a.Float64Values(), name, first)
 		case interface{ Value(int) string }: // String, LargeString
 			for i := 0; i < chunk.Len(); i++ {
 				s := a.Value(i)
