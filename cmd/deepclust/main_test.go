@@ -165,7 +165,10 @@ func TestBadInputGetsOneLineErrorAndLeavesNoOutput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	external := []string{"--set", "encoder.path=" + self, "--set", "encoder.timeout=2s"}
+	// A generous timeout, so that a loaded machine starting the plugin
+	// slowly does not turn another failure into a timeout; the hang case
+	// shortens it.
+	external := []string{"--set", "encoder.path=" + self, "--set", "encoder.timeout=60s"}
 	for _, tc := range []struct {
 		name  string
 		setup func(dir string) []string // extra args
@@ -197,8 +200,9 @@ func TestBadInputGetsOneLineErrorAndLeavesNoOutput(t *testing.T) {
 			want: `no built-in clusterer named "kmedoids"`},
 		{name: "crashing plugin", env: []string{"DCTEST_FAULT=crash"}, setup: func(string) []string { return external },
 			want: "Forward"},
-		{name: "hanging plugin", env: []string{"DCTEST_FAULT=hang"}, setup: func(string) []string { return external },
-			want: "2s"},
+		{name: "hanging plugin", env: []string{"DCTEST_FAULT=hang"}, setup: func(string) []string {
+			return append(external, "--set", "encoder.timeout=3s")
+		}, want: "no reply within 3s"},
 		{name: "lying plugin", env: []string{"DCTEST_FAULT=short"}, setup: func(string) []string { return external },
 			want: "rows"},
 		{name: "NaN from plugin", env: []string{"DCTEST_FAULT=nan"}, setup: func(string) []string { return external },
