@@ -261,21 +261,13 @@ func (e *Encoder) Backward(ctx context.Context, req sdk.BackwardRequest) error {
 	if n == 0 {
 		return fmt.Errorf("encoder \"conv\": Backward without a pending training Forward")
 	}
-	hasZ, hasX := !req.GradZ.Empty(), !req.GradXHat.Empty()
-	gz := req.GradZ
-	if hasZ && (len(gz.Shape) != 2 || gz.Shape[0] != n || gz.Shape[1] != e.set.embedding || len(gz.Data) != n*e.set.embedding) {
-		return fmt.Errorf("encoder \"conv\": GradZ shape %v with %d values, want [%d %d]", gz.Shape, len(gz.Data), n, e.set.embedding)
-	}
-	if hasX && (!slices.Equal(req.GradXHat.Shape, e.xShape) || len(req.GradXHat.Data) != n*e.dim) {
-		return fmt.Errorf("encoder \"conv\": GradXHat shape %v with %d values, want %v", req.GradXHat.Shape, len(req.GradXHat.Data), e.xShape)
+	hasZ, hasX, lr, err := nn.CheckBackward("conv", req, n, e.set.embedding, e.xShape, e.dim, e.set.opt.LR)
+	if err != nil {
+		return err
 	}
 	e.pending = 0
 	if !hasZ && !hasX {
 		return nil
-	}
-	lr := e.set.opt.LR
-	if req.LearningRate > 0 {
-		lr = req.LearningRate
 	}
 	e.backprop(n, req.GradZ.Data, req.GradXHat.Data)
 	dec := e.decoderOffset()

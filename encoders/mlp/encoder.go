@@ -234,21 +234,13 @@ func (e *Encoder) Backward(ctx context.Context, req sdk.BackwardRequest) error {
 	if n == 0 {
 		return fmt.Errorf("encoder \"mlp\": Backward without a pending training Forward")
 	}
-	hasZ, hasX := !req.GradZ.Empty(), !req.GradXHat.Empty()
-	gz := req.GradZ
-	if hasZ && (len(gz.Shape) != 2 || gz.Shape[0] != n || gz.Shape[1] != e.set.embedding || len(gz.Data) != n*e.set.embedding) {
-		return fmt.Errorf("encoder \"mlp\": GradZ shape %v with %d values, want [%d %d]", req.GradZ.Shape, len(req.GradZ.Data), n, e.set.embedding)
-	}
-	if hasX && (!slices.Equal(req.GradXHat.Shape, t.xShape) || len(req.GradXHat.Data) != n*e.dim) {
-		return fmt.Errorf("encoder \"mlp\": GradXHat shape %v with %d values, want %v", req.GradXHat.Shape, len(req.GradXHat.Data), t.xShape)
+	hasZ, hasX, lr, err := nn.CheckBackward("mlp", req, n, e.set.embedding, t.xShape, e.dim, e.set.opt.LR)
+	if err != nil {
+		return err
 	}
 	t.rows = 0
 	if !hasZ && !hasX {
 		return nil
-	}
-	lr := e.set.opt.LR
-	if req.LearningRate > 0 {
-		lr = req.LearningRate
 	}
 	e.backprop(n, req.GradZ.Data, req.GradXHat.Data)
 	dec := e.decoderOffset()
