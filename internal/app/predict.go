@@ -15,6 +15,7 @@ import (
 	"github.com/deepclust/deepclust/internal/config"
 	"github.com/deepclust/deepclust/internal/dataset"
 	"github.com/deepclust/deepclust/internal/lake"
+	"github.com/deepclust/deepclust/internal/metrics"
 	"github.com/deepclust/deepclust/internal/results"
 	"github.com/deepclust/deepclust/pipeline"
 	"github.com/deepclust/deepclust/sdk"
@@ -237,7 +238,9 @@ func predictInMemory(ctx context.Context, env Env, opt PredictOptions, p *predic
 		return err
 	}
 	var sc scorer
-	sc.add(labels, data.Labels)
+	if err := sc.add(labels, data.Labels); err != nil {
+		return err
+	}
 	m, err := sc.metrics(data.Source, int64(len(labels)), 0, time.Since(start))
 	if err != nil {
 		return err
@@ -321,11 +324,13 @@ func predictStream(ctx context.Context, env Env, opt PredictOptions, p *predicto
 		if err == nil {
 			err = w.Write(lake.Output{Rows: b.Rows, IDs: b.IDs, Clusters: labels, Z: z, Distance: dist})
 		}
+		if err == nil {
+			err = sc.add(labels, b.Labels)
+		}
 		b.Release()
 		if err != nil {
 			return fmt.Errorf("rows from %d of %s: %w", b.RowOffset, opt.Data, err)
 		}
-		sc.add(labels, b.Labels)
 		if b, err = r.Next(ctx); errors.Is(err, io.EOF) {
 			break
 		} else if err != nil {
@@ -355,34 +360,41 @@ func predictStream(ctx context.Context, env Env, opt PredictOptions, p *predicto
 }
 
 // scorer gathers what the metrics need batch by batch: the largest
-// cluster and, when there are labels, both labellings (8 bytes a row).
+// cluster and, when there are labels, the contingency table of labels and
+// clusters, so its memory does not grow with the number of rows.
 type scorer struct {
-	maxCluster  int32
-	truth, pred []int32
-	unlabelled  bool
+	maxCluster int32
+	table      metrics.Counter
+	labelled   bool
+	unlabelled bool
 }
 
-func (s *scorer) add(pred, truth []int32) {
+func (s *scorer) add(pred, truth []int32) error {
 	for _, l := range pred {
 		s.maxCluster = max(s.maxCluster, l)
 	}
 	if truth == nil {
 		s.unlabelled = true
-		return
+		return nil
 	}
-	s.truth = append(s.truth, truth...)
-	s.pred = append(s.pred, pred...)
+	s.labelled = true
+	return s.table.Add(truth, pred)
 }
 
 func (s *scorer) metrics(data string, n, dropped int64, d time.Duration) (PredictMetrics, error) {
 	secs := d.Seconds()
 	m := PredictMetrics{Version: Version, Data: data, N: n, Dropped: dropped, K: int(s.maxCluster) + 1,
 		Seconds: map[string]float64{"total": secs}, RowsPerSecond: float64(n) / secs}
-	if !s.unlabelled && len(s.truth) > 0 {
-		var err error
-		if m.Scores, err = pipeline.Score(s.truth, s.pred); err != nil {
-			return m, err
+	if s.labelled && !s.unlabelled {
+		t, err := s.table.Table()
+		if err != nil {
+			return m, fmt.Errorf("scoring: %w", err)
 		}
+		acc, err := t.ACC()
+		if err != nil {
+			return m, fmt.Errorf("scoring: %w", err)
+		}
+		m.Scores = &pipeline.Scores{ACC: acc, NMI: t.NMI(), ARI: t.ARI()}
 	}
 	return m, nil
 }

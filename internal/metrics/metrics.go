@@ -55,6 +55,50 @@ func distinct(labels []int32) (values []int32, index []int) {
 	return values, index
 }
 
+// Counter accumulates a contingency table batch by batch, in memory that
+// grows with the numbers of classes and clusters, not of samples.
+type Counter struct {
+	pairs map[[2]int32]int64
+}
+
+// Add counts the samples of one batch.
+func (c *Counter) Add(truth, pred []int32) error {
+	if len(truth) != len(pred) {
+		return fmt.Errorf("metrics: %d truth labels but %d predicted labels", len(truth), len(pred))
+	}
+	if c.pairs == nil {
+		c.pairs = map[[2]int32]int64{}
+	}
+	for s := range truth {
+		c.pairs[[2]int32{truth[s], pred[s]}]++
+	}
+	return nil
+}
+
+// Table returns the contingency table of everything added.
+func (c *Counter) Table() (Table, error) {
+	if len(c.pairs) == 0 {
+		return Table{}, fmt.Errorf("metrics: no labels to compare")
+	}
+	var truth, pred []int32
+	for p := range c.pairs {
+		truth, pred = append(truth, p[0]), append(pred, p[1])
+	}
+	classes, _ := distinct(truth)
+	clusters, _ := distinct(pred)
+	t := Table{Classes: classes, Clusters: clusters, Counts: make([][]int64, len(classes))}
+	for i := range t.Counts {
+		t.Counts[i] = make([]int64, len(clusters))
+	}
+	for p, n := range c.pairs {
+		i, _ := slices.BinarySearch(classes, p[0])
+		j, _ := slices.BinarySearch(clusters, p[1])
+		t.Counts[i][j] += n
+		t.N += n
+	}
+	return t, nil
+}
+
 // ACC is the clustering accuracy: the fraction of samples whose predicted
 // cluster maps to their class under the best one-to-one map of clusters to
 // classes, found with the Hungarian algorithm. The numbers of clusters and
@@ -64,6 +108,11 @@ func ACC(truth, pred []int32) (float64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("accuracy: %w", err)
 	}
+	return t.ACC()
+}
+
+// ACC is the clustering accuracy of the table (see the function ACC).
+func (t Table) ACC() (float64, error) {
 	cost := make([][]float64, len(t.Clusters))
 	for j := range cost {
 		cost[j] = make([]float64, len(t.Classes))
@@ -86,15 +135,21 @@ func NMI(truth, pred []int32) (float64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("normalised mutual information: %w", err)
 	}
+	return t.NMI(), nil
+}
+
+// NMI is the normalised mutual information of the table (see the function
+// NMI).
+func (t Table) NMI() float64 {
 	if len(t.Classes) == 1 && len(t.Clusters) == 1 {
-		return 1, nil
+		return 1
 	}
 	rows, cols := t.marginals()
 	mi := t.mutualInformation(rows, cols)
 	if mi == 0 {
-		return 0, nil
+		return 0
 	}
-	return mi / ((entropy(rows, t.N) + entropy(cols, t.N)) / 2), nil
+	return mi / ((entropy(rows, t.N) + entropy(cols, t.N)) / 2)
 }
 
 // marginals returns the row sums (class sizes) and column sums (cluster
@@ -162,6 +217,11 @@ func ARI(truth, pred []int32) (float64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("adjusted Rand index: %w", err)
 	}
+	return t.ARI(), nil
+}
+
+// ARI is the adjusted Rand index of the table (see the function ARI).
+func (t Table) ARI() float64 {
 	rows, cols := t.marginals()
 	n := big.NewInt(t.N)
 	sumSquares, rowTerm, colTerm := new(big.Int), new(big.Int), new(big.Int)
@@ -185,7 +245,7 @@ func ARI(truth, pred []int32) (float64, error) {
 	tn := new(big.Int).Mul(n, n)
 	tn.Sub(tn, fp).Sub(tn, fn).Sub(tn, sumSquares)
 	if fn.Sign() == 0 && fp.Sign() == 0 {
-		return 1, nil
+		return 1
 	}
 	num := new(big.Int).Sub(new(big.Int).Mul(tp, tn), new(big.Int).Mul(fn, fp))
 	num.Lsh(num, 1)
@@ -193,5 +253,5 @@ func ARI(truth, pred []int32) (float64, error) {
 	den.Add(den, new(big.Int).Mul(new(big.Int).Add(tp, fp), new(big.Int).Add(fp, tn)))
 	numF, _ := new(big.Float).SetInt(num).Float64()
 	denF, _ := new(big.Float).SetInt(den).Float64()
-	return numF / denF, nil
+	return numF / denF
 }

@@ -202,3 +202,35 @@ func TestHungarianMatchesBruteForce(t *testing.T) {
 		}
 	}
 }
+
+// TestCounterMatchesWholeLabellings checks that a table accumulated in
+// uneven batches scores exactly like the whole labellings (the same
+// scikit-learn reference cases).
+func TestCounterMatchesWholeLabellings(t *testing.T) {
+	for _, ref := range referenceScores {
+		labels := referenceLabels[ref.name]
+		truth, pred := labels[0], labels[1]
+		var c Counter
+		for lo := 0; lo < len(truth); lo += 3 {
+			hi := min(lo+3, len(truth))
+			if err := c.Add(truth[lo:hi], pred[lo:hi]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		tab, err := c.Table()
+		if err != nil {
+			t.Fatal(err)
+		}
+		acc, err := tab.ACC()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if math.Abs(acc-ref.acc) > scoreTol || math.Abs(tab.NMI()-ref.nmi) > scoreTol || math.Abs(tab.ARI()-ref.ari) > scoreTol {
+			t.Errorf("%s: counter scores %v %v %v, want %v %v %v", ref.name, acc, tab.NMI(), tab.ARI(), ref.acc, ref.nmi, ref.ari)
+		}
+	}
+	var empty Counter
+	if _, err := empty.Table(); err == nil {
+		t.Error("an empty counter must be an error")
+	}
+}
