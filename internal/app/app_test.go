@@ -12,13 +12,18 @@ import (
 	"github.com/deepclust/deepclust/internal/config"
 )
 
-// TestShippedConfigsValidate checks every config in configs/, plugin
-// fields included.
+// TestShippedConfigsValidate checks every config in configs/ and every
+// plugin's sample.yaml, plugin fields included.
 func TestShippedConfigsValidate(t *testing.T) {
 	files, err := filepath.Glob("../../configs/*.yaml")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no shipped configs found (%v)", err)
 	}
+	samples, err := filepath.Glob("../../*/*/sample.yaml")
+	if err != nil || len(samples) < 10 {
+		t.Fatalf("plugin sample configs: found %d (%v)", len(samples), err)
+	}
+	files = append(files, samples...)
 	for _, f := range files {
 		var out bytes.Buffer
 		if err := Validate(context.Background(), Env{Stdout: &out, Stderr: &out}, f); err != nil {
