@@ -32,12 +32,7 @@ func (e *Encoder) Save(ctx context.Context) ([]byte, error) {
 	if e.layers == nil {
 		return nil, fmt.Errorf("encoder \"mlp\": Save before Configure")
 	}
-	rng, err := e.noiseSrc.MarshalBinary()
-	if err != nil {
-		return nil, fmt.Errorf("encoder \"mlp\": saving noise generator: %w", err)
-	}
-	slots := e.opt.Slots()
-	buf := make([]byte, 0, 64+9*len(e.layers)+len(rng)+4*len(e.params)*(1+len(slots)))
+	buf := make([]byte, 0, 64+9*len(e.layers)+4*len(e.params)*(1+len(e.opt.Slots())))
 	le := binary.LittleEndian
 	buf = append(buf, stateMagic...)
 	buf = le.AppendUint32(buf, stateVersion)
@@ -49,25 +44,16 @@ func (e *Encoder) Save(ctx context.Context) ([]byte, error) {
 		buf = le.AppendUint32(buf, uint32(l.out))
 		buf = append(buf, byte(l.act))
 	}
-	buf = append(buf, e.optimizerCode())
-	buf = le.AppendUint64(buf, uint64(e.steps[0]))
-	buf = le.AppendUint64(buf, uint64(e.steps[1]))
-	buf = le.AppendUint32(buf, uint32(len(rng)))
-	buf = append(buf, rng...)
-	for _, s := range append([][]float32{e.params}, slots...) {
-		for _, v := range s {
-			buf = le.AppendUint32(buf, math.Float32bits(v))
-		}
+	buf, err := e.training().Append(buf)
+	if err != nil {
+		return nil, fmt.Errorf("encoder \"mlp\": %w", err)
 	}
 	return buf, nil
 }
 
-// optimizerCode is the saved code of the optimiser: 0 adam, 1 sgd.
-func (e *Encoder) optimizerCode() byte {
-	if e.opt.Adam {
-		return 0
-	}
-	return 1
+// training is the optimiser, noise and parameter part of the state.
+func (e *Encoder) training() nn.Training {
+	return nn.Training{Opt: e.opt, Steps: &e.steps, Noise: e.noiseSrc, Params: e.params}
 }
 
 // Load restores what Save produced. The saved architecture must match the
@@ -88,36 +74,22 @@ func (e *Encoder) Load(ctx context.Context, state []byte) error {
 	return nil
 }
 
-// stateReader reads little-endian values and remembers the first error.
-type stateReader struct {
-	r   *bytes.Reader
-	err error
-}
-
-func (s *stateReader) read(v any) {
-	if s.err == nil {
-		if err := binary.Read(s.r, binary.LittleEndian, v); err != nil {
-			s.err = fmt.Errorf("truncated at byte %d: %w", s.r.Size()-int64(s.r.Len()), err)
-		}
-	}
-}
-
 func (e *Encoder) decode(state []byte) error {
 	if !bytes.HasPrefix(state, []byte(stateMagic)) {
 		return fmt.Errorf("not an mlp encoder state (bad magic)")
 	}
-	sr := &stateReader{r: bytes.NewReader(state[len(stateMagic):])}
+	sr := nn.NewStateReader(state[len(stateMagic):])
 	var version, dim, nLayers uint32
 	var slope float32
-	sr.read(&version)
-	if sr.err == nil && version != stateVersion {
+	sr.Read(&version)
+	if sr.Err == nil && version != stateVersion {
 		return fmt.Errorf("state version %d, this build reads %d", version, stateVersion)
 	}
-	sr.read(&dim)
-	sr.read(&nLayers)
-	sr.read(&slope)
-	if sr.err != nil {
-		return sr.err
+	sr.Read(&dim)
+	sr.Read(&nLayers)
+	sr.Read(&slope)
+	if sr.Err != nil {
+		return sr.Err
 	}
 	if nLayers > 1<<16 {
 		return fmt.Errorf("state declares %d layers", nLayers)
@@ -126,64 +98,18 @@ func (e *Encoder) decode(state []byte) error {
 	for i := range saved {
 		var in, out uint32
 		var act uint8
-		sr.read(&in)
-		sr.read(&out)
-		sr.read(&act)
+		sr.Read(&in)
+		sr.Read(&out)
+		sr.Read(&act)
 		saved[i] = layer{in: int(in), out: int(out), act: nn.Activation(act)}
 	}
-	if sr.err != nil {
-		return sr.err
+	if sr.Err != nil {
+		return sr.Err
 	}
 	if err := e.checkArchitecture(int(dim), saved, slope); err != nil {
 		return err
 	}
-	var optCode uint8
-	var steps [2]uint64
-	var rngLen uint32
-	sr.read(&optCode)
-	sr.read(&steps)
-	sr.read(&rngLen)
-	if sr.err != nil {
-		return sr.err
-	}
-	if int64(rngLen) > int64(sr.r.Len()) {
-		return fmt.Errorf("noise generator state of %d bytes is truncated", rngLen)
-	}
-	rng := make([]byte, rngLen)
-	sr.read(rng)
-	params := make([]float32, len(e.params))
-	sr.read(params)
-	if optCode > 1 {
-		return fmt.Errorf("unknown optimiser code %d", optCode)
-	}
-	var slots [][]float32
-	if optCode == e.optimizerCode() {
-		for range e.opt.Slots() {
-			s := make([]float32, len(e.params))
-			sr.read(s)
-			slots = append(slots, s)
-		}
-	}
-	if sr.err != nil {
-		return sr.err
-	}
-	if slots != nil && sr.r.Len() != 0 {
-		return fmt.Errorf("%d unexpected bytes after the optimiser state", sr.r.Len())
-	}
-	if err := e.noiseSrc.UnmarshalBinary(rng); err != nil {
-		return fmt.Errorf("noise generator: %w", err)
-	}
-	copy(e.params, params)
-	if slots == nil {
-		e.opt.Reset()
-		e.steps = [2]int{}
-		return nil
-	}
-	for i, s := range e.opt.Slots() {
-		copy(s, slots[i])
-	}
-	e.steps = [2]int{int(steps[0]), int(steps[1])}
-	return nil
+	return e.training().Read(sr)
 }
 
 // checkArchitecture compares a saved architecture with the configured one.
