@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"time"
@@ -88,14 +89,12 @@ type Report struct {
 // trainer holds the state of one run.
 type trainer struct {
 	m        Model
-	d        Data
+	src      Source
 	s        Schedule
 	rng      *rand.Rand
 	progress Progress
 	report   *Report
 
-	batchX   sdk.Tensor
-	indices  []int64
 	gradZ    []float32
 	gradXHat []float32
 	gradMu   []float32
@@ -104,18 +103,19 @@ type trainer struct {
 	stepTime    time.Duration
 }
 
-// Train runs pretraining, cluster init and joint training on d.
-func Train(ctx context.Context, m Model, d Data, s Schedule, seed uint64, p Progress) (*Result, error) {
-	if err := checkInput(m, d, s); err != nil {
+// Train runs pretraining, cluster init and joint training on the samples
+// of src: a Data in memory, or a stream.
+func Train(ctx context.Context, m Model, src Source, s Schedule, seed uint64, p Progress) (*Result, error) {
+	if err := checkInput(m, src, s); err != nil {
 		return nil, err
 	}
 	if p == nil {
 		p = NoProgress{}
 	}
 	t := &trainer{
-		m: m, d: d, s: s, progress: p,
+		m: m, src: src, s: s, progress: p,
 		rng:    rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15)),
-		report: &Report{N: d.X.Rows(), Seconds: map[string]float64{}, Stop: "none"},
+		report: &Report{N: src.Rows(), Seconds: map[string]float64{}, Stop: "none"},
 	}
 	start := time.Now()
 	if err := t.pretrain(ctx); err != nil {
@@ -124,7 +124,7 @@ func Train(ctx context.Context, m Model, d Data, s Schedule, seed uint64, p Prog
 
 	begin := time.Now()
 	p.Start(StageClusterInit, 1)
-	z, err := Embed(ctx, m.Encoder, d.X, embedBatch(s))
+	z, err := EmbedSource(ctx, m.Encoder, src, embedBatch(s))
 	if err != nil {
 		return nil, fmt.Errorf("cluster init: %w", err)
 	}
@@ -148,24 +148,24 @@ func Train(ctx context.Context, m Model, d Data, s Schedule, seed uint64, p Prog
 	if t.stepTime > 0 {
 		t.report.TrainSamplesPerSecond = float64(t.stepSamples) / t.stepTime.Seconds()
 	}
-	if d.Labels != nil {
-		if t.report.Scores, err = Score(d.Labels, a.Labels); err != nil {
+	if truth := src.Truth(); truth != nil {
+		if t.report.Scores, err = Score(truth, a.Labels); err != nil {
 			return nil, err
 		}
 	}
 	return &Result{Labels: a.Labels, Z: z, Report: *t.report}, nil
 }
 
-func checkInput(m Model, d Data, s Schedule) error {
+func checkInput(m Model, src Source, s Schedule) error {
 	switch {
 	case s.PretrainDecay == DecayCosine && s.PretrainLR <= 0 && s.PretrainEpochs > 0:
 		return fmt.Errorf("the cosine pretraining schedule needs a pretraining learning rate > 0")
 	case m.Encoder == nil || m.Clusterer == nil:
 		return fmt.Errorf("pipeline needs an encoder and a clusterer")
-	case d.X.Rows() == 0:
+	case src.Rows() == 0:
 		return fmt.Errorf("no input samples")
-	case d.Labels != nil && len(d.Labels) != d.X.Rows():
-		return fmt.Errorf("%d labels for %d samples", len(d.Labels), d.X.Rows())
+	case src.Truth() != nil && len(src.Truth()) != src.Rows():
+		return fmt.Errorf("%d labels for %d samples", len(src.Truth()), src.Rows())
 	case s.BatchSize <= 0 || s.UpdateInterval < 0:
 		return fmt.Errorf("batch size must be positive and update interval not negative")
 	}
@@ -186,22 +186,28 @@ func (t *trainer) pretrain(ctx context.Context) error {
 		return nil
 	}
 	begin := time.Now()
-	n := t.d.X.Rows()
+	n := t.src.Rows()
 	batches := (n + t.s.BatchSize - 1) / t.s.BatchSize
-	t.progress.Start(StagePretrain, t.s.PretrainEpochs*batches)
+	total := t.s.PretrainEpochs * batches
+	t.progress.Start(StagePretrain, total)
 	var mean float64
+	steps := 0
 	for epoch := 0; epoch < t.s.PretrainEpochs; epoch++ {
-		perm := t.rng.Perm(n)
 		var sum float64
-		for b := 0; b < batches; b++ {
-			rows := perm[b*t.s.BatchSize : min((b+1)*t.s.BatchSize, n)]
-			lr := t.s.pretrainLR(epoch*batches+b, t.s.PretrainEpochs*batches)
-			loss, _, err := t.step(ctx, rows, losses, false, lr)
+		seen := 0
+		err := t.src.Shuffled(ctx, t.s.BatchSize, t.rng, func(x sdk.Tensor, idx []int64) error {
+			loss, _, err := t.step(ctx, x, idx, losses, false, t.s.pretrainLR(steps, total))
 			if err != nil {
-				return fmt.Errorf("pretrain epoch %d: %w", epoch+1, err)
+				return err
 			}
-			sum += loss * float64(len(rows))
-			t.progress.Step(epoch*batches+b+1, sum/float64(b*t.s.BatchSize+len(rows)))
+			steps++
+			sum += loss * float64(len(idx))
+			seen += len(idx)
+			t.progress.Step(steps, sum/float64(seen))
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("pretrain epoch %d: %w", epoch+1, err)
 		}
 		mean = sum / float64(n)
 	}
@@ -225,7 +231,7 @@ func (t *trainer) train(ctx context.Context, a sdk.Assignment, z sdk.Tensor) (sd
 			losses = append(losses, l)
 		}
 	}
-	n := t.d.X.Rows()
+	n := t.src.Rows()
 	batches := (n + t.s.BatchSize - 1) / t.s.BatchSize
 	interval := t.s.UpdateInterval
 	if interval <= 0 {
@@ -236,48 +242,69 @@ func (t *trainer) train(ctx context.Context, a sdk.Assignment, z sdk.Tensor) (sd
 	prev := a.Labels
 	var sum, sumC, seen float64
 	sums := make([]float64, len(losses))
-	steps := 0
+	steps, updated := 0, 0
+	// update embeds all data, updates the clusterer, records the epoch and
+	// reports whether the label change fell below the tolerance.
+	update := func(epoch int) (bool, error) {
+		var err error
+		if z, err = EmbedSource(ctx, t.m.Encoder, t.src, embedBatch(t.s)); err != nil {
+			return false, err
+		}
+		if a, err = t.m.Clusterer.Update(ctx, z); err != nil {
+			return false, fmt.Errorf("clusterer Update: %w", err)
+		}
+		named := make(map[string]float64, len(losses))
+		for i, l := range losses {
+			named[l.Name] = sums[i] / seen
+		}
+		change := labelChange(prev, a.Labels)
+		prev, updated = a.Labels, steps
+		if err := t.record(epoch, steps, a.Labels, named, sum/seen, sumC/seen, change); err != nil {
+			return false, err
+		}
+		sum, sumC, seen = 0, 0, 0
+		clear(sums)
+		return change < t.s.Tol, nil
+	}
 	for epoch := 1; epoch <= t.s.Epochs; epoch++ {
-		perm := t.order(prev)
-		for b := 0; b < batches; b++ {
-			rows := perm[b*t.s.BatchSize : min((b+1)*t.s.BatchSize, n)]
-			loss, parts, err := t.step(ctx, rows, losses, true, t.s.LR)
+		stop := false
+		batch := func(x sdk.Tensor, idx []int64) error {
+			loss, parts, err := t.step(ctx, x, idx, losses, true, t.s.LR)
 			if err != nil {
-				return a, z, fmt.Errorf("train epoch %d: %w", epoch, err)
+				return err
 			}
-			w := float64(len(rows))
+			w := float64(len(idx))
 			sum, sumC, seen = sum+loss*w, sumC+parts[0]*w, seen+w
 			for i := range losses {
 				sums[i] += parts[i+1] * w
 			}
 			steps++
 			t.progress.Step(steps, sum/seen)
-			if steps%interval != 0 && steps != t.s.Epochs*batches {
-				continue
+			if steps%interval != 0 {
+				return nil
 			}
-			if z, err = Embed(ctx, t.m.Encoder, t.d.X, embedBatch(t.s)); err != nil {
-				return a, z, fmt.Errorf("train epoch %d: %w", epoch, err)
+			if stop, err = update(epoch); err == nil && stop {
+				return errStop
 			}
-			if a, err = t.m.Clusterer.Update(ctx, z); err != nil {
-				return a, z, fmt.Errorf("train epoch %d: clusterer Update: %w", epoch, err)
-			}
-			named := make(map[string]float64, len(losses))
-			for i, l := range losses {
-				named[l.Name] = sums[i] / seen
-			}
-			change := labelChange(prev, a.Labels)
-			prev = a.Labels
-			if err := t.record(epoch, steps, a.Labels, named, sum/seen, sumC/seen, change); err != nil {
-				return a, z, err
-			}
-			sum, sumC, seen = 0, 0, 0
-			clear(sums)
-			if change < t.s.Tol {
-				t.report.Stop = "tol"
-				last := t.report.History[len(t.report.History)-1]
-				t.progress.Finish(fmt.Sprintf("train: stopped at epoch %d (step %d), label change %.4f < tol %g", last.Epoch, last.Step, change, t.s.Tol))
-				return a, z, nil
-			}
+			return err
+		}
+		var err error
+		if t.s.Sampler == SamplerUniform {
+			err = t.uniform(ctx, prev, batch)
+		} else {
+			err = t.src.Shuffled(ctx, t.s.BatchSize, t.rng, batch)
+		}
+		if err == nil && epoch == t.s.Epochs && updated != steps {
+			stop, err = update(epoch)
+		}
+		if err != nil && err != errStop {
+			return a, z, fmt.Errorf("train epoch %d: %w", epoch, err)
+		}
+		if stop {
+			t.report.Stop = "tol"
+			last := t.report.History[len(t.report.History)-1]
+			t.progress.Finish(fmt.Sprintf("train: stopped at epoch %d (step %d), label change %.4f < tol %g", last.Epoch, last.Step, last.LabelChange, t.s.Tol))
+			return a, z, nil
 		}
 	}
 	last := t.report.History[len(t.report.History)-1]
@@ -285,17 +312,26 @@ func (t *trainer) train(ctx context.Context, a sdk.Assignment, z sdk.Tensor) (sd
 	return a, z, nil
 }
 
-// order returns the sample order of one joint-training epoch: a
-// permutation of all samples, or with the uniform sampler (Caron et al.
-// 2018, DeepCluster) ⌈n/k⌉ samples from each non-empty cluster of the
-// current labels — without replacement where the cluster is large enough,
-// with replacement otherwise — shuffled and cut to n, so that every
-// cluster weighs the same in the loss whatever its size.
+// errStop ends an epoch early when training has converged.
+var errStop = errors.New("converged")
+
+// uniform runs one joint-training epoch with the uniform sampler over the
+// current labels; it needs the data in memory.
+func (t *trainer) uniform(ctx context.Context, labels []int32, fn func(x sdk.Tensor, idx []int64) error) error {
+	d, ok := t.src.(Data)
+	if !ok {
+		return fmt.Errorf("the uniform sampler needs the data in memory, not streamed")
+	}
+	return d.batches(ctx, t.order(labels), t.s.BatchSize, fn)
+}
+
+// order returns the sample order of one epoch of the uniform sampler
+// (Caron et al. 2018, DeepCluster): ⌈n/k⌉ samples from each non-empty
+// cluster of the current labels — without replacement where the cluster is
+// large enough, with replacement otherwise — shuffled and cut to n, so that
+// every cluster weighs the same in the loss whatever its size.
 func (t *trainer) order(labels []int32) []int {
 	n := len(labels)
-	if t.s.Sampler != SamplerUniform {
-		return t.rng.Perm(n)
-	}
 	members := make([][]int, countClusters(labels))
 	for i, l := range labels {
 		members[l] = append(members[l], i)
@@ -329,9 +365,8 @@ func (t *trainer) order(labels []int32) []int {
 // step runs one mini-batch: forward, losses, backward and (in joint
 // training) the clusterer step. It returns the total loss and, in joint
 // training, the clustering loss followed by each auxiliary loss.
-func (t *trainer) step(ctx context.Context, rows []int, losses []Loss, joint bool, lr float64) (float64, []float64, error) {
+func (t *trainer) step(ctx context.Context, x sdk.Tensor, idx []int64, losses []Loss, joint bool, lr float64) (float64, []float64, error) {
 	begin := time.Now()
-	x := t.gather(rows)
 	fwd, err := t.m.Encoder.Forward(ctx, x, true)
 	if err != nil {
 		return 0, nil, fmt.Errorf("encoder Forward: %w", err)
@@ -342,7 +377,7 @@ func (t *trainer) step(ctx context.Context, rows []int, losses []Loss, joint boo
 	parts := make([]float64, 0, len(losses)+1)
 	var cl sdk.ClusterLoss
 	if joint {
-		cl, err = t.m.Clusterer.Loss(ctx, sdk.ClusterLossRequest{Z: fwd.Z, Indices: t.indices, Train: true})
+		cl, err = t.m.Clusterer.Loss(ctx, sdk.ClusterLossRequest{Z: fwd.Z, Indices: idx, Train: true})
 		if err != nil {
 			return 0, nil, fmt.Errorf("clusterer Loss: %w", err)
 		}
@@ -391,35 +426,17 @@ func (t *trainer) step(ctx context.Context, rows []int, losses []Loss, joint boo
 			return 0, nil, fmt.Errorf("clusterer Step: %w", err)
 		}
 	}
-	t.stepSamples += len(rows)
+	t.stepSamples += len(idx)
 	t.stepTime += time.Since(begin)
 	return total, parts, nil
-}
-
-// gather copies the given rows of the data into the reusable batch tensor
-// and records their indices.
-func (t *trainer) gather(rows []int) sdk.Tensor {
-	cols := t.d.X.Cols()
-	if cap(t.batchX.Data) < len(rows)*cols {
-		t.batchX.Data = make([]float32, len(rows)*cols)
-		t.indices = make([]int64, len(rows))
-	}
-	data := t.batchX.Data[:len(rows)*cols]
-	t.indices = t.indices[:len(rows)]
-	for i, r := range rows {
-		copy(data[i*cols:(i+1)*cols], t.d.X.Data[r*cols:(r+1)*cols])
-		t.indices[i] = int64(r)
-	}
-	shape := append([]int{len(rows)}, t.d.X.Shape[1:]...)
-	return sdk.Tensor{Shape: shape, Data: data}
 }
 
 // record appends a history entry for an update at the given epoch and
 // training step.
 func (t *trainer) record(epoch, step int, labels []int32, losses map[string]float64, loss, lossC, change float64) error {
 	e := Epoch{Epoch: epoch, Step: step, Loss: loss, ClusterLoss: lossC, Losses: losses, LabelChange: change, ClusterSizes: clusterSizes(labels)}
-	if t.d.Labels != nil {
-		s, err := Score(t.d.Labels, labels)
+	if truth := t.src.Truth(); truth != nil {
+		s, err := Score(truth, labels)
 		if err != nil {
 			return err
 		}
@@ -454,21 +471,28 @@ func Score(truth, pred []int32) (*Scores, error) {
 // Embed runs the encoder over all of x in batches of the given size and
 // returns the embeddings.
 func Embed(ctx context.Context, enc sdk.Encoder, x sdk.Tensor, batch int) (sdk.Tensor, error) {
-	n, cols := x.Rows(), x.Cols()
+	return EmbedSource(ctx, enc, Data{X: x}, batch)
+}
+
+// EmbedSource runs the encoder over every sample of src in row order, in
+// batches of the given size, and returns the embeddings.
+func EmbedSource(ctx context.Context, enc sdk.Encoder, src Source, batch int) (sdk.Tensor, error) {
 	var z sdk.Tensor
-	for lo := 0; lo < n; lo += batch {
-		hi := min(lo+batch, n)
-		shape := append([]int{hi - lo}, x.Shape[1:]...)
-		fwd, err := enc.Forward(ctx, sdk.Tensor{Shape: shape, Data: x.Data[lo*cols : hi*cols]}, false)
+	err := src.InOrder(ctx, batch, func(lo int, x sdk.Tensor) error {
+		fwd, err := enc.Forward(ctx, x, false)
 		if err != nil {
-			return sdk.Tensor{}, fmt.Errorf("encoder Forward: %w", err)
+			return fmt.Errorf("encoder Forward: %w", err)
 		}
 		if z.Empty() {
-			z = sdk.NewTensor(n, fwd.Z.Cols())
+			z = sdk.NewTensor(src.Rows(), fwd.Z.Cols())
 		}
-		copy(z.Data[lo*z.Cols():hi*z.Cols()], fwd.Z.Data)
-	}
-	return z, nil
+		if fwd.Z.Cols() != z.Cols() || lo+x.Rows() > z.Rows() {
+			return fmt.Errorf("encoder Forward: embeddings of shape %v do not fit rows %d.. of %v", fwd.Z.Shape, lo, z.Shape)
+		}
+		copy(z.Data[lo*z.Cols():(lo+x.Rows())*z.Cols()], fwd.Z.Data)
+		return nil
+	})
+	return z, err
 }
 
 func resize(buf *[]float32, n int) []float32 {

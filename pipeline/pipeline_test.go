@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/deepclust/deepclust/clusterers/kmeans"
@@ -287,20 +288,6 @@ func TestUniformSamplerBalancesClusters(t *testing.T) {
 	if len(order) != 100 || counts[0] < 32 || counts[1] < 32 || counts[2] < 32 {
 		t.Fatalf("%d draws, per cluster %v; want 100 draws about evenly spread", len(order), counts)
 	}
-	tr.s.Sampler = SamplerShuffle
-	if p := tr.order(labels); !slices.Equal(sorted(p), seq(100)) {
-		t.Fatal("shuffle sampler is not a permutation")
-	}
-}
-
-func sorted(s []int) []int { c := slices.Clone(s); slices.Sort(c); return c }
-
-func seq(n int) []int {
-	s := make([]int, n)
-	for i := range s {
-		s[i] = i
-	}
-	return s
 }
 
 // TestCosinePretrainSchedule checks the learning rates the encoder gets:
@@ -322,5 +309,55 @@ func TestCosinePretrainSchedule(t *testing.T) {
 	s.PretrainLR = 0
 	if _, err := Train(context.Background(), m, rampData(8), s, 1, nil); err == nil {
 		t.Fatal("cosine decay without a learning rate must be an error")
+	}
+}
+
+// blockSource streams Data in fixed blocks, shuffling only within a block,
+// as a file reader with a bounded shuffle buffer does.
+type blockSource struct {
+	Data
+	block int
+}
+
+func (b blockSource) Shuffled(ctx context.Context, size int, rng *rand.Rand, fn func(x sdk.Tensor, idx []int64) error) error {
+	for lo := 0; lo < b.Rows(); lo += b.block {
+		hi := min(lo+b.block, b.Rows())
+		order := rng.Perm(hi - lo)
+		for i := range order {
+			order[i] += lo
+		}
+		if err := b.batches(ctx, order, size, fn); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// TestTrainOnAStream checks that Train runs on a Source other than Data:
+// every sample is seen once per epoch, the final embeddings are the
+// encoder's, and the uniform sampler, which needs the data in memory, is
+// refused.
+func TestTrainOnAStream(t *testing.T) {
+	enc := &fakeEncoder{}
+	src := blockSource{Data: rampData(10), block: 4}
+	m := Model{Encoder: enc, Clusterer: &fakeClusterer{labels: constLabels}}
+	res, err := Train(context.Background(), m, src, Schedule{BatchSize: 3, Epochs: 1}, 1, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seen []float32
+	for _, b := range enc.batches {
+		seen = append(seen, b...)
+	}
+	slices.Sort(seen)
+	if !slices.Equal(seen, rampData(10).X.Data) {
+		t.Fatalf("one epoch saw %v, want every sample once", seen)
+	}
+	if !slices.Equal(res.Z.Data, rampData(10).X.Data) {
+		t.Fatalf("embeddings %v, want the identity encoder's output", res.Z.Data)
+	}
+	_, err = Train(context.Background(), m, src, Schedule{BatchSize: 3, Epochs: 1, Sampler: SamplerUniform}, 1, nil)
+	if err == nil || !strings.Contains(err.Error(), "uniform sampler needs the data in memory") {
+		t.Fatalf("uniform sampler on a stream: %v", err)
 	}
 }
