@@ -10,6 +10,7 @@ import (
 
 	"github.com/deepclust/deepclust/internal/config"
 	"github.com/deepclust/deepclust/internal/dataset"
+	"github.com/deepclust/deepclust/internal/lake"
 	"github.com/deepclust/deepclust/internal/progress"
 	"github.com/deepclust/deepclust/internal/results"
 	"github.com/deepclust/deepclust/pipeline"
@@ -74,12 +75,13 @@ func Run(ctx context.Context, env Env, opt RunOptions) (*pipeline.Report, error)
 	}
 	defer stage.Abort()
 
-	data, err := loadData(cfg.Data, cfg.Data.Path, cfg.Data.Format)
+	src, source, err := openInput(ctx, cfg.Data)
 	if err != nil {
 		return nil, err
 	}
+	shape := src.SampleShape()
 	loadTime := time.Since(start)
-	fmt.Fprintf(env.Stderr, "data: %s, %d samples of shape %v\n", data.Source, data.X.Rows(), data.X.Shape[1:])
+	fmt.Fprintf(env.Stderr, "data: %s, %d samples of shape %v\n", source, src.Rows(), shape)
 
 	s, err := newSession(env)
 	if err != nil {
@@ -90,20 +92,20 @@ func Run(ctx context.Context, env Env, opt RunOptions) (*pipeline.Report, error)
 	if err != nil {
 		return nil, err
 	}
-	model, dim, err := configure(ctx, s, cfg, data.X.Shape[1:])
+	model, dim, err := configure(ctx, s, cfg, shape)
 	if err != nil {
 		return nil, err
 	}
-	res, err := pipeline.Train(ctx, model, pipeline.Data{X: data.X, Labels: data.Labels}, cfg.Train, cfg.Seed, progress.New(cfg.Progress, env.Stderr))
+	res, err := pipeline.Train(ctx, model, src, cfg.Train, cfg.Seed, progress.New(cfg.Progress, env.Stderr))
 	if err != nil {
 		return nil, err
 	}
 
 	begin := time.Now()
-	if err := results.WriteAssignments(stage.Path(AssignmentsFile), res.Labels, res.Z, data.Labels); err != nil {
+	if err := writeAssignments(stage.Path(AssignmentsFile), res, src.Truth(), cfg.Data.Stream); err != nil {
 		return nil, err
 	}
-	man := Manifest{Version: Version, InputShape: data.X.Shape[1:], EmbeddingDim: dim, Plugins: map[string]string{
+	man := Manifest{Version: Version, InputShape: shape, EmbeddingDim: dim, Plugins: map[string]string{
 		"encoder": descs.Encoder.Name + " " + descs.Encoder.Version, "clusterer": descs.Clusterer.Name + " " + descs.Clusterer.Version,
 	}}
 	if err := saveModel(ctx, stage, cfg, descs, man, model); err != nil {
@@ -113,7 +115,7 @@ func Run(ctx context.Context, env Env, opt RunOptions) (*pipeline.Report, error)
 	report.Seconds["load"] = loadTime.Seconds()
 	report.Seconds["write"] = time.Since(begin).Seconds()
 	report.Seconds["total"] = time.Since(start).Seconds()
-	if err := results.WriteJSON(stage.Path(MetricsFile), Metrics{Version: Version, Data: data.Source, Report: report}); err != nil {
+	if err := results.WriteJSON(stage.Path(MetricsFile), Metrics{Version: Version, Data: source, Report: report}); err != nil {
 		return nil, err
 	}
 	if err := stage.Commit(); err != nil {
@@ -121,6 +123,71 @@ func Run(ctx context.Context, env Env, opt RunOptions) (*pipeline.Report, error)
 	}
 	printSummary(env, report, cfg.Out)
 	return &report, nil
+}
+
+// openInput opens the training input: in memory, or with data.stream a
+// Parquet/Arrow input read again on every pass (bounded memory). It also
+// returns a description of the input for messages and metrics.
+func openInput(ctx context.Context, d config.DataSpec) (pipeline.Source, string, error) {
+	if !d.Stream {
+		data, err := loadData(d, d.Path, d.Format)
+		if err != nil {
+			return nil, "", err
+		}
+		return pipeline.Data{X: data.X, Labels: data.Labels}, data.Source, nil
+	}
+	switch {
+	case d.Path == "" || d.Path == lake.Stdin || !lake.Streams(d.Path, d.Format):
+		return nil, "", fmt.Errorf("data.stream needs a Parquet or Arrow file or directory in data.path, got %q", d.Path)
+	case d.Scale != "none":
+		return nil, "", fmt.Errorf("data.stream reads the input in passes and cannot scale it: set data.scale to none")
+	case d.Limit != 0:
+		return nil, "", fmt.Errorf("data.stream reads the whole input: set data.limit to 0")
+	}
+	s, err := lake.OpenStream(ctx, d.Path, lake.Options{
+		Format: d.Format, Features: d.Features, Label: d.Label, SampleShape: d.Shape,
+	}, d.ShuffleRows)
+	if err != nil {
+		return nil, "", err
+	}
+	return s, d.Path + " (streamed)", nil
+}
+
+// writeAssignments writes the run's assignments file: in memory, or for a
+// streamed run through the streaming writer in row groups (without the
+// label column, which the input holds).
+func writeAssignments(path string, res *pipeline.Result, truth []int32, streamed bool) error {
+	if !streamed {
+		return results.WriteAssignments(path, res.Labels, res.Z, truth)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	defer f.Close()
+	w, err := lake.NewWriter(f, nil, res.Z.Cols(), lake.WriterOptions{})
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	const chunk = 1 << 16
+	d := res.Z.Cols()
+	rows := make([]int64, 0, chunk)
+	for lo := 0; lo < res.Z.Rows(); lo += chunk {
+		hi := min(lo+chunk, res.Z.Rows())
+		rows = rows[:0]
+		for r := lo; r < hi; r++ {
+			rows = append(rows, int64(r))
+		}
+		z := sdk.Tensor{Shape: []int{hi - lo, d}, Data: res.Z.Data[lo*d : hi*d]}
+		if err := w.Write(lake.Output{Rows: rows, Clusters: res.Labels[lo:hi], Z: z}); err != nil {
+			return fmt.Errorf("writing %s: %w", path, err)
+		}
+	}
+	// Closing the writer closes the file too.
+	if err := w.Close(); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
 }
 
 // loadData reads the input a data section describes from path.

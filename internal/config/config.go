@@ -73,6 +73,10 @@ type DataSpec struct {
 	Shape    []int
 	Scale    string
 	Limit    int
+	// Stream trains on the input read in passes instead of loaded.
+	Stream bool
+	// ShuffleRows bounds the shuffle buffer of a streamed input.
+	ShuffleRows int
 }
 
 // Config is a fully loaded and checked run configuration.
@@ -234,6 +238,7 @@ func decode(v *viper.Viper) (*Config, error) {
 			Path: vals["data.path"].(string), Format: vals["data.format"].(string),
 			Features: vals["data.features"].([]string), Label: vals["data.label"].(string),
 			Shape: vals["data.shape"].([]int), Scale: vals["data.scale"].(string), Limit: vals["data.limit"].(int),
+			Stream: vals["data.stream"].(bool), ShuffleRows: vals["data.shuffle_rows"].(int),
 		},
 		Train: pipeline.Schedule{
 			BatchSize: vals["train.batch_size"].(int), PretrainEpochs: vals["train.pretrain_epochs"].(int),
@@ -397,7 +402,7 @@ func (c *Config) check() error {
 	positive := []struct {
 		key string
 		v   int
-	}{{"train.batch_size", c.Train.BatchSize}}
+	}{{"train.batch_size", c.Train.BatchSize}, {"data.shuffle_rows", c.Data.ShuffleRows}}
 	for _, p := range positive {
 		if p.v <= 0 {
 			return fmt.Errorf("config key %q: must be > 0, got %d", p.key, p.v)
