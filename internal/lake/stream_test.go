@@ -36,7 +36,7 @@ func TestStreamPasses(t *testing.T) {
 			t.Fatalf("chunk at %d of %d rows, want it at %d", lo, x.Rows(), next)
 		}
 		for i := range x.Rows() {
-			if x.Data[2*i] != float32(lo+i) || x.Data[2*i+1] != float32(-(lo + i)) {
+			if x.Data[2*i] != float32(lo+i) || x.Data[2*i+1] != float32(-(lo+i)) {
 				t.Fatalf("row %d reads %v", lo+i, x.Row(i))
 			}
 		}
