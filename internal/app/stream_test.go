@@ -3,10 +3,15 @@ package app
 import (
 	"bytes"
 	"context"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/deepclust/deepclust/internal/lake"
 	"github.com/deepclust/deepclust/internal/results"
@@ -76,4 +81,58 @@ func TestStreamedTrainingRejects(t *testing.T) {
 			t.Errorf("%v: got %v, want %q", tc.set, err, tc.want)
 		}
 	}
+}
+
+// BenchmarkTrainStream10M trains one epoch of a k-means-family pipeline
+// (MLP autoencoder 64-64-8 pretrained one epoch, k-means with DCN's loss,
+// one joint epoch) on a generated Parquet file of 10,000,000 rows × 64
+// float32 features (eight Gaussian clusters) with data.stream, in a child
+// process, and reports samples/s of the whole run and the child's peak RSS.
+// It needs about 3 GB of disk and a few minutes, so it runs only with
+// BENCH_TRAIN_10M=1 (BENCH_TRAIN_ROWS overrides the row count):
+//
+//	BENCH_TRAIN_10M=1 go test -run '^$' -bench TrainStream10M -benchtime 1x ./internal/app
+func BenchmarkTrainStream10M(b *testing.B) {
+	if os.Getenv("BENCH_TRAIN_10M") != "1" {
+		b.Skip("set BENCH_TRAIN_10M=1 to run")
+	}
+	rows := 10_000_000
+	if s := os.Getenv("BENCH_TRAIN_ROWS"); s != "" {
+		var err error
+		if rows, err = strconv.Atoi(s); err != nil {
+			b.Fatal(err)
+		}
+	}
+	dir := b.TempDir()
+	data := filepath.Join(dir, "big.parquet")
+	writeClusters(b, data, rows, 64, 8)
+	bin := filepath.Join(dir, "deepclust")
+	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/deepclust").CombinedOutput(); err != nil {
+		b.Fatalf("building deepclust: %v\n%s", err, out)
+	}
+	out := filepath.Join(dir, "run")
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		os.RemoveAll(out)
+		cmd := exec.Command(bin, "run", "--data", data, "--out", out, "--progress", "lines",
+			"--set", "data.features=x", "--set", "data.stream=true", "--set", "encoder.config.hidden=64",
+			"--set", "encoder.config.embedding=8", "--set", "clusterer.plugin=kmeans", "--set", "clusterer.config.k=8",
+			"--set", "clusterer.config.n_init=1", "--set", "clusterer.config.max_iter=50",
+			"--set", "train.pretrain_epochs=1", "--set", "train.epochs=1", "--set", "train.batch_size=1024")
+		var log bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &log, &log
+		start := time.Now()
+		if err := cmd.Run(); err != nil {
+			b.Fatalf("run: %v\n%s", err, log.String())
+		}
+		secs := time.Since(start).Seconds()
+		b.ReportMetric(float64(rows)/secs, "rows/s")
+		b.ReportMetric(float64(cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss)/1024, "peak-RSS-MiB")
+		b.Log(lastLine(log.String()))
+	}
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return lines[len(lines)-1]
 }
