@@ -159,6 +159,7 @@ func cmdPredict(ctx context.Context, env app.Env, args []string) error {
 	fs.IntVar(&opt.BatchRows, "batch-rows", 0, "rows read and assigned at once (default 65536)")
 	fs.StringVar(&opt.Nulls, "nulls", "", "null or NaN feature values: error (default), drop the row, or zero")
 	fs.BoolVar(&opt.Distance, "distance", false, "add each row's distance to its cluster's centroid")
+	fs.BoolVar(&opt.Soft, "soft", false, "add each row's soft assignments (column soft; clusterers that give them, e.g. dec)")
 	if err := parse(fs, args); err != nil {
 		return helpOK(err)
 	}

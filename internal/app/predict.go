@@ -56,6 +56,8 @@ type PredictOptions struct {
 	Nulls string
 	// Distance adds each row's distance to its cluster's centroid.
 	Distance bool
+	// Soft adds each row's soft assignments (clusterers that give them).
+	Soft bool
 	// Stdin is what Data "-" reads.
 	Stdin io.Reader
 }
@@ -171,29 +173,37 @@ func (p *predictor) loadCentroids(ctx context.Context) error {
 }
 
 // assign embeds and assigns one batch, with distances when centroids are
-// loaded.
-func (p *predictor) assign(ctx context.Context, x sdk.Tensor) (z sdk.Tensor, labels []int32, dist []float32, err error) {
-	if z, err = pipeline.Embed(ctx, p.model.Encoder, x, 1024); err != nil {
-		return
+// loaded, and soft assignments when asked for.
+func (p *predictor) assign(ctx context.Context, x sdk.Tensor, soft bool) (lake.Output, error) {
+	z, err := pipeline.Embed(ctx, p.model.Encoder, x, 1024)
+	if err != nil {
+		return lake.Output{}, err
 	}
 	a, err := p.model.Clusterer.Assign(ctx, z)
 	if err != nil {
-		return sdk.Tensor{}, nil, nil, fmt.Errorf("clusterer Assign: %w", err)
+		return lake.Output{}, fmt.Errorf("clusterer Assign: %w", err)
 	}
 	if len(a.Labels) != z.Rows() {
-		return sdk.Tensor{}, nil, nil, fmt.Errorf("clusterer Assign: %d labels for %d rows", len(a.Labels), z.Rows())
+		return lake.Output{}, fmt.Errorf("clusterer Assign: %d labels for %d rows", len(a.Labels), z.Rows())
+	}
+	out := lake.Output{Clusters: a.Labels, Z: z}
+	if soft {
+		if a.Soft.Empty() {
+			return lake.Output{}, fmt.Errorf("--soft: clusterer %q gives no soft assignments (dec does)", p.cfg.Clusterer.Plugin)
+		}
+		out.Soft = a.Soft
 	}
 	if !p.centroids.Empty() {
 		k := int32(p.centroids.Rows())
-		dist = make([]float32, z.Rows())
+		out.Distance = make([]float32, z.Rows())
 		for i, l := range a.Labels {
 			if l < 0 || l >= k {
-				return sdk.Tensor{}, nil, nil, fmt.Errorf("clusterer Assign: row %d has cluster %d, outside [0, %d)", i, l, k)
+				return lake.Output{}, fmt.Errorf("clusterer Assign: row %d has cluster %d, outside [0, %d)", i, l, k)
 			}
-			dist[i] = euclidean(z.Row(i), p.centroids.Row(int(l)))
+			out.Distance[i] = euclidean(z.Row(i), p.centroids.Row(int(l)))
 		}
 	}
-	return z, a.Labels, dist, nil
+	return out, nil
 }
 
 // euclidean is ‖a − b‖₂, accumulated in float64.
@@ -211,8 +221,8 @@ func predictInMemory(ctx context.Context, env Env, opt PredictOptions, p *predic
 	switch {
 	case opt.Data == lake.Stdin || opt.Out == lake.Stdin:
 		return errors.New("--data - and --out - need Arrow IPC input (a stream on stdin) and work only with Parquet or Arrow data")
-	case len(opt.IDs) > 0 || opt.Nulls != "" || opt.Distance || opt.OutputFormat == lake.FormatArrow:
-		return fmt.Errorf("%s: --id, --nulls, --distance and --output-format arrow need Parquet or Arrow input", opt.Data)
+	case len(opt.IDs) > 0 || opt.Nulls != "" || opt.Distance || opt.Soft || opt.OutputFormat == lake.FormatArrow:
+		return fmt.Errorf("%s: --id, --nulls, --distance, --soft and --output-format arrow need Parquet or Arrow input", opt.Data)
 	}
 	stage, err := results.NewStage(opt.Out)
 	if err != nil {
@@ -230,18 +240,18 @@ func predictInMemory(ctx context.Context, env Env, opt PredictOptions, p *predic
 	if err := p.start(ctx, env, false); err != nil {
 		return err
 	}
-	z, labels, _, err := p.assign(ctx, data.X)
+	o, err := p.assign(ctx, data.X, false)
 	if err != nil {
 		return err
 	}
-	if err := results.WriteAssignments(stage.Path(AssignmentsFile), labels, z, data.Labels); err != nil {
+	if err := results.WriteAssignments(stage.Path(AssignmentsFile), o.Clusters, o.Z, data.Labels); err != nil {
 		return err
 	}
 	var sc scorer
-	if err := sc.add(labels, data.Labels); err != nil {
+	if err := sc.add(o.Clusters, data.Labels); err != nil {
 		return err
 	}
-	m, err := sc.metrics(data.Source, int64(len(labels)), 0, time.Since(start))
+	m, err := sc.metrics(data.Source, int64(len(o.Clusters)), 0, time.Since(start))
 	if err != nil {
 		return err
 	}
@@ -294,7 +304,13 @@ func predictStream(ctx context.Context, env Env, opt PredictOptions, p *predicto
 	if outFormat == "" && opt.Out == lake.Stdin {
 		outFormat = lake.FormatArrow
 	}
-	wopt := lake.WriterOptions{Format: outFormat, RowGroupRows: opt.RowGroupRows, Compression: opt.Compression, Distance: opt.Distance}
+	// The first batch is assigned before the writer exists, which then
+	// knows the width of the soft assignments.
+	firstOut, err := p.assign(ctx, first.X, opt.Soft)
+	if err != nil {
+		return fmt.Errorf("rows from %d of %s: %w", first.RowOffset, opt.Data, err)
+	}
+	wopt := lake.WriterOptions{Format: outFormat, RowGroupRows: opt.RowGroupRows, Compression: opt.Compression, Distance: opt.Distance, Soft: firstOut.Soft.Cols()}
 	var stage *results.Stage
 	var sink io.Writer = env.Stdout
 	if opt.Out != lake.Stdin {
@@ -318,14 +334,12 @@ func predictStream(ctx context.Context, env Env, opt PredictOptions, p *predicto
 		return fmt.Errorf("writing predictions: %w", err)
 	}
 	var sc scorer
-	b := first
+	b, o := first, firstOut
 	for {
-		z, labels, dist, err := p.assign(ctx, b.X)
+		o.Rows, o.IDs = b.Rows, b.IDs
+		err := w.Write(o)
 		if err == nil {
-			err = w.Write(lake.Output{Rows: b.Rows, IDs: b.IDs, Clusters: labels, Z: z, Distance: dist})
-		}
-		if err == nil {
-			err = sc.add(labels, b.Labels)
+			err = sc.add(o.Clusters, b.Labels)
 		}
 		b.Release()
 		if err != nil {
@@ -335,6 +349,10 @@ func predictStream(ctx context.Context, env Env, opt PredictOptions, p *predicto
 			break
 		} else if err != nil {
 			return err
+		}
+		if o, err = p.assign(ctx, b.X, opt.Soft); err != nil {
+			b.Release()
+			return fmt.Errorf("rows from %d of %s: %w", b.RowOffset, opt.Data, err)
 		}
 	}
 	if err := w.Close(); err != nil {

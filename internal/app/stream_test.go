@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apache/arrow/go/v15/arrow/array"
+
 	"github.com/deepclust/deepclust/internal/lake"
 	"github.com/deepclust/deepclust/internal/results"
 )
@@ -135,4 +137,41 @@ func BenchmarkTrainStream10M(b *testing.B) {
 func lastLine(s string) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	return lines[len(lines)-1]
+}
+
+// TestPredictSoftAssignments checks --soft: a DEC model writes each row's
+// soft assignments (k of them, summing to 1 within 1e-5), and a k-means
+// model, which has none, is a one-line error.
+func TestPredictSoftAssignments(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "blobs.parquet")
+	rec := blobsRecord(300)
+	defer rec.Release()
+	writeParquetFile(t, data, rec, 128)
+	decRun := trainTiny(t, data, "vec", 3, map[string]string{"clusterer.plugin": "dec"})
+	out := filepath.Join(dir, "pred")
+	if _, err := predict(t, PredictOptions{ModelDir: decRun, Data: data, Out: out, Soft: true}); err != nil {
+		t.Fatal(err)
+	}
+	tbl := readParquet(t, filepath.Join(out, AssignmentsFile))
+	defer tbl.Release()
+	idx := tbl.Schema().FieldIndices(lake.ColumnSoft)
+	if len(idx) != 1 || tbl.NumRows() != 300 {
+		t.Fatalf("schema %v, %d rows", tbl.Schema(), tbl.NumRows())
+	}
+	for _, c := range tbl.Column(idx[0]).Data().Chunks() {
+		l := c.(*array.FixedSizeList)
+		vals := l.ListValues().(*array.Float32)
+		for i := range l.Len() {
+			sum := vals.Value(3*i) + vals.Value(3*i+1) + vals.Value(3*i+2)
+			if sum < 1-1e-5 || sum > 1+1e-5 {
+				t.Fatalf("soft assignments of a row sum to %v", sum)
+			}
+		}
+	}
+	kmRun := trainTiny(t, data, "vec", 3, nil)
+	_, err := predict(t, PredictOptions{ModelDir: kmRun, Data: data, Out: filepath.Join(dir, "pred2"), Soft: true})
+	if err == nil || !strings.Contains(err.Error(), `--soft: clusterer "kmeans" gives no soft assignments`) {
+		t.Fatalf("kmeans --soft: %v", err)
+	}
 }

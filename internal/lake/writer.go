@@ -21,6 +21,7 @@ const (
 	ColumnRow       = "row"
 	ColumnCluster   = "cluster"
 	ColumnDistance  = "distance"
+	ColumnSoft      = "soft"
 	ColumnEmbedding = "embedding"
 )
 
@@ -48,6 +49,8 @@ type WriterOptions struct {
 	Compression string
 	// Distance adds the distance column.
 	Distance bool
+	// Soft, when > 0, adds the soft-assignment column of that many clusters.
+	Soft int
 	// Allocator holds the Arrow buffers (memory.DefaultAllocator when nil).
 	Allocator memory.Allocator
 }
@@ -65,6 +68,9 @@ type Output struct {
 	// Distance holds each row's distance to its cluster's centre (only
 	// with WriterOptions.Distance).
 	Distance []float32
+	// Soft holds each row's soft assignments, rows × WriterOptions.Soft
+	// (only with WriterOptions.Soft).
+	Soft sdk.Tensor
 }
 
 // Writer streams predictions as Parquet or an Arrow IPC stream.
@@ -72,6 +78,7 @@ type Writer struct {
 	schema   *arrow.Schema
 	dim      int
 	distance bool
+	soft     int
 	pq       *pqarrow.FileWriter
 	ipc      *ipc.Writer
 	rows     int64
@@ -84,13 +91,14 @@ type Writer struct {
 }
 
 // Schema returns the schema of a predictions file: row (int64), the id
-// columns, cluster (int32), distance (float32, optional) and embedding
+// columns, cluster (int32), distance (float32, optional), soft
+// (fixed_size_list<float32>[soft], optional when soft > 0) and embedding
 // (fixed_size_list<float32>[dim]).
-func Schema(ids []arrow.Field, dim int, distance bool) (*arrow.Schema, error) {
+func Schema(ids []arrow.Field, dim int, distance bool, soft int) (*arrow.Schema, error) {
 	fields := []arrow.Field{{Name: ColumnRow, Type: arrow.PrimitiveTypes.Int64}}
 	for _, f := range ids {
-		if slices.Contains([]string{ColumnRow, ColumnCluster, ColumnDistance, ColumnEmbedding}, f.Name) {
-			return nil, fmt.Errorf("id column %q has the name of an output column (row, cluster, distance, embedding)", f.Name)
+		if slices.Contains([]string{ColumnRow, ColumnCluster, ColumnDistance, ColumnSoft, ColumnEmbedding}, f.Name) {
+			return nil, fmt.Errorf("id column %q has the name of an output column (row, cluster, distance, soft, embedding)", f.Name)
 		}
 		fields = append(fields, f)
 	}
@@ -98,8 +106,12 @@ func Schema(ids []arrow.Field, dim int, distance bool) (*arrow.Schema, error) {
 	if distance {
 		fields = append(fields, arrow.Field{Name: ColumnDistance, Type: arrow.PrimitiveTypes.Float32})
 	}
-	// Nullable (though never null): pqarrow v15 reads the values of a
-	// non-nullable fixed-size list column back as nulls (apache/arrow-go#584).
+	// Fixed-size lists are nullable (though never null): pqarrow v15 reads
+	// the values of a non-nullable fixed-size list column back as nulls
+	// (apache/arrow-go#584).
+	if soft > 0 {
+		fields = append(fields, arrow.Field{Name: ColumnSoft, Type: arrow.FixedSizeListOf(int32(soft), arrow.PrimitiveTypes.Float32), Nullable: true})
+	}
 	fields = append(fields, arrow.Field{Name: ColumnEmbedding, Type: arrow.FixedSizeListOf(int32(dim), arrow.PrimitiveTypes.Float32), Nullable: true})
 	return arrow.NewSchema(fields, nil), nil
 }
@@ -111,7 +123,10 @@ func NewWriter(w io.Writer, ids []arrow.Field, dim int, opt WriterOptions) (*Wri
 	if dim <= 0 {
 		return nil, fmt.Errorf("embedding width %d is not positive", dim)
 	}
-	schema, err := Schema(ids, dim, opt.Distance)
+	if opt.Soft < 0 {
+		return nil, fmt.Errorf("soft-assignment width %d is negative", opt.Soft)
+	}
+	schema, err := Schema(ids, dim, opt.Distance, opt.Soft)
 	if err != nil {
 		return nil, err
 	}
@@ -119,7 +134,7 @@ func NewWriter(w io.Writer, ids []arrow.Field, dim int, opt WriterOptions) (*Wri
 	if mem == nil {
 		mem = memory.DefaultAllocator
 	}
-	out := &Writer{schema: schema, dim: dim, distance: opt.Distance, mem: mem, groupIDs: make([][]arrow.Array, len(ids))}
+	out := &Writer{schema: schema, dim: dim, distance: opt.Distance, soft: opt.Soft, mem: mem, groupIDs: make([][]arrow.Array, len(ids))}
 	switch opt.Format {
 	case "", FormatParquet:
 		if opt.RowGroupRows < 0 {
@@ -194,6 +209,8 @@ func (w *Writer) Write(o Output) error {
 		return fmt.Errorf("embeddings of shape %v, want %d per row", o.Z.Shape, w.dim)
 	case w.distance && len(o.Distance) != n:
 		return fmt.Errorf("%d distances for %d rows", len(o.Distance), n)
+	case w.soft > 0 && (o.Soft.Rows() != n || o.Soft.Cols() != w.soft || len(o.Soft.Data) != n*w.soft):
+		return fmt.Errorf("soft assignments of shape %v, want [%d %d]", o.Soft.Shape, n, w.soft)
 	case len(o.IDs) != w.schema.NumFields()-w.fixedColumns():
 		return fmt.Errorf("%d id columns, want %d", len(o.IDs), w.schema.NumFields()-w.fixedColumns())
 	}
@@ -212,6 +229,7 @@ func (w *Writer) Write(o Output) error {
 		if w.distance {
 			g.Distance = append(g.Distance, o.Distance[lo:hi]...)
 		}
+		g.Soft.Data = append(g.Soft.Data, o.Soft.Data[lo*w.soft:hi*w.soft]...)
 		for j, a := range o.IDs {
 			w.groupIDs[j] = append(w.groupIDs[j], array.NewSlice(a, int64(lo), int64(hi)))
 		}
@@ -243,9 +261,10 @@ func (w *Writer) flush() error {
 		g.IDs = append(g.IDs, a)
 	}
 	g.Z.Shape = []int{len(g.Rows), w.dim}
+	g.Soft.Shape = []int{len(g.Rows), w.soft}
 	err := w.write(*g)
 	releaseAll(g.IDs)
-	g.Rows, g.Clusters, g.Distance, g.Z.Data = g.Rows[:0], g.Clusters[:0], g.Distance[:0], g.Z.Data[:0]
+	g.Rows, g.Clusters, g.Distance, g.Z.Data, g.Soft.Data = g.Rows[:0], g.Clusters[:0], g.Distance[:0], g.Z.Data[:0], g.Soft.Data[:0]
 	return err
 }
 
@@ -265,7 +284,10 @@ func (w *Writer) write(o Output) error {
 	if w.distance {
 		cols = append(cols, primitive(arrow.PrimitiveTypes.Float32, arrow.Float32Traits.CastToBytes(o.Distance), n))
 	}
-	cols = append(cols, w.embeddings(o.Z))
+	if w.soft > 0 {
+		cols = append(cols, fixedList(w.schema.Field(w.schema.NumFields()-2).Type, o.Soft))
+	}
+	cols = append(cols, fixedList(w.schema.Field(w.schema.NumFields()-1).Type, o.Z))
 	rec := array.NewRecord(w.schema, cols, int64(n))
 	releaseAll(cols)
 	defer rec.Release()
@@ -284,10 +306,14 @@ func (w *Writer) write(o Output) error {
 
 // fixedColumns is the number of columns that are not ids.
 func (w *Writer) fixedColumns() int {
+	n := 3
 	if w.distance {
-		return 4
+		n++
 	}
-	return 3
+	if w.soft > 0 {
+		n++
+	}
+	return n
 }
 
 // primitive wraps the bytes of n fixed-width values as an array without
@@ -298,11 +324,11 @@ func primitive(t arrow.DataType, b []byte, n int) arrow.Array {
 	return array.MakeFromData(data)
 }
 
-// embeddings wraps z as a fixed-size list array without copying it.
-func (w *Writer) embeddings(z sdk.Tensor) arrow.Array {
+// fixedList wraps the rows of t as a fixed-size list array of type typ
+// without copying them.
+func fixedList(typ arrow.DataType, z sdk.Tensor) arrow.Array {
 	vals := primitive(arrow.PrimitiveTypes.Float32, arrow.Float32Traits.CastToBytes(z.Data), len(z.Data))
 	defer vals.Release()
-	typ := w.schema.Field(w.schema.NumFields() - 1).Type
 	data := array.NewData(typ, z.Rows(), []*memory.Buffer{nil}, []arrow.ArrayData{vals.Data()}, 0, 0)
 	defer data.Release()
 	return array.MakeFromData(data)

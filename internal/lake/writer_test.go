@@ -159,3 +159,68 @@ func TestWriterRejectsBadOptions(t *testing.T) {
 		}
 	}
 }
+
+// TestSoftAssignmentsColumn writes 250 rows with soft assignments of two
+// clusters (row r: [r/1000, 1 − r/1000]) in row groups of 100 and reads
+// them back.
+func TestSoftAssignmentsColumn(t *testing.T) {
+	mem := checkedMem(t)
+	path := filepath.Join(t.TempDir(), "out.parquet")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := NewWriter(f, nil, 1, WriterOptions{RowGroupRows: 100, Soft: 2, Allocator: mem})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for lo := 0; lo < 250; lo += 60 {
+		n := min(60, 250-lo)
+		o := Output{Z: sdk.NewTensor(n, 1), Soft: sdk.NewTensor(n, 2)}
+		for i := range n {
+			r := lo + i
+			o.Rows, o.Clusters = append(o.Rows, int64(r)), append(o.Clusters, 0)
+			copy(o.Soft.Row(i), []float32{float32(r) / 1000, 1 - float32(r)/1000})
+		}
+		if err := w.Write(o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Write(Output{Rows: []int64{0}, Clusters: []int32{0}, Z: sdk.NewTensor(1, 1), Soft: sdk.NewTensor(1, 3)}); err == nil || !strings.Contains(err.Error(), "soft assignments of shape [1 3], want [1 2]") {
+		t.Fatalf("wrong soft width: %v", err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	rdr, err := file.OpenParquetFile(path, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rdr.Close()
+	fr, err := pqarrow.NewFileReader(rdr, pqarrow.ArrowReadProperties{}, mem)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tbl, err := fr.ReadTable(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tbl.Release()
+	if f := tbl.Schema().Field(2); f.Name != ColumnSoft || f.Type.String() != "fixed_size_list<item: float32, nullable>[2]" {
+		t.Fatalf("soft field %v", f)
+	}
+	row := 0
+	for _, c := range tbl.Column(2).Data().Chunks() {
+		l := c.(*array.FixedSizeList)
+		vals := l.ListValues().(*array.Float32)
+		for i := range l.Len() {
+			if l.IsNull(i) || vals.Value(2*i) != float32(row)/1000 || vals.Value(2*i+1) != 1-float32(row)/1000 {
+				t.Fatalf("soft assignments of row %d read back as %v", row, l.ValueStr(i))
+			}
+			row++
+		}
+	}
+	if row != 250 {
+		t.Fatalf("%d rows", row)
+	}
+}
