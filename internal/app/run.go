@@ -130,6 +130,9 @@ func Run(ctx context.Context, env Env, opt RunOptions) (*pipeline.Report, error)
 // returns a description of the input for messages and metrics.
 func openInput(ctx context.Context, d config.DataSpec) (pipeline.Source, string, error) {
 	if !d.Stream {
+		if d.Nulls != lake.NullsError {
+			return nil, "", fmt.Errorf("data.nulls %q needs data.stream: a loaded input treats nulls as errors", d.Nulls)
+		}
 		data, err := loadData(d, d.Path, d.Format)
 		if err != nil {
 			return nil, "", err
@@ -145,7 +148,7 @@ func openInput(ctx context.Context, d config.DataSpec) (pipeline.Source, string,
 		return nil, "", fmt.Errorf("data.stream reads the whole input: set data.limit to 0")
 	}
 	s, err := lake.OpenStream(ctx, d.Path, lake.Options{
-		Format: d.Format, Features: d.Features, Label: d.Label, SampleShape: d.Shape,
+		Format: d.Format, Features: d.Features, Label: d.Label, SampleShape: d.Shape, Nulls: d.Nulls,
 	}, d.ShuffleRows)
 	if err != nil {
 		return nil, "", err

@@ -75,6 +75,7 @@ func TestStreamedTrainingRejects(t *testing.T) {
 		{map[string]string{"data.stream": "true"}, "data.stream needs a Parquet or Arrow file"},
 		{map[string]string{"data.stream": "true", "data.path": "x.parquet", "data.scale": "minmax"}, "set data.scale to none"},
 		{map[string]string{"data.stream": "true", "data.path": "x.parquet", "data.limit": "5"}, "set data.limit to 0"},
+		{map[string]string{"data.nulls": "drop"}, `data.nulls "drop" needs data.stream`},
 	} {
 		tc.set["out"] = filepath.Join(t.TempDir(), "out")
 		var log bytes.Buffer

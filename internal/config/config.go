@@ -77,6 +77,8 @@ type DataSpec struct {
 	Stream bool
 	// ShuffleRows bounds the shuffle buffer of a streamed input.
 	ShuffleRows int
+	// Nulls is what a null feature does in a streamed input.
+	Nulls string
 }
 
 // Config is a fully loaded and checked run configuration.
@@ -238,7 +240,7 @@ func decode(v *viper.Viper) (*Config, error) {
 			Path: vals["data.path"].(string), Format: vals["data.format"].(string),
 			Features: vals["data.features"].([]string), Label: vals["data.label"].(string),
 			Shape: vals["data.shape"].([]int), Scale: vals["data.scale"].(string), Limit: vals["data.limit"].(int),
-			Stream: vals["data.stream"].(bool), ShuffleRows: vals["data.shuffle_rows"].(int),
+			Stream: vals["data.stream"].(bool), ShuffleRows: vals["data.shuffle_rows"].(int), Nulls: vals["data.nulls"].(string),
 		},
 		Train: pipeline.Schedule{
 			BatchSize: vals["train.batch_size"].(int), PretrainEpochs: vals["train.pretrain_epochs"].(int),

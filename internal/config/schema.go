@@ -51,6 +51,7 @@ var CoreKeys = concat(
 		{"data.scale", sdk.TypeString, "none", "Feature scaling: none, minmax (to [0,1]) or standard (zero mean, unit variance). idx images are always scaled to [0,1].", []string{"none", "minmax", "standard"}},
 		{"data.limit", sdk.TypeInt, 0, "Use only the first N rows (0: all).", nil},
 		{"data.stream", sdk.TypeBool, false, "Train on a Parquet/Arrow input read again on every pass, in bounded memory, instead of loading it (needs scale none and limit 0).", nil},
+		{"data.nulls", sdk.TypeString, "error", "With data.stream: what a null or NaN feature does: error (naming row and column), drop (skip the row) or zero. Loaded inputs always treat it as an error.", []string{"error", "drop", "zero"}},
 		{"data.shuffle_rows", sdk.TypeInt, 262144, "With data.stream: rows of the shuffle buffer; an epoch is shuffled within blocks of this many rows.", nil},
 		{"train.batch_size", sdk.TypeInt, 256, "Mini-batch size for pretraining and joint training.", nil},
 		{"train.pretrain_epochs", sdk.TypeInt, 100, "Epochs of autoencoder pretraining on the pretrain-stage losses.", nil},

@@ -92,3 +92,34 @@ func TestStreamErrors(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// TestStreamDropsNullRows checks that with Nulls drop the stream numbers
+// the remaining rows densely: 1000 rows with row 10's f1 null give 999 rows,
+// row 10 being input row 11.
+func TestStreamDropsNullRows(t *testing.T) {
+	mem := checkedMem(t)
+	rec := table{rows: 1000, nullAt: 10}.record(mem)
+	defer rec.Release()
+	path := filepath.Join(t.TempDir(), "t.parquet")
+	writeParquet(t, path, rec, 256)
+	ctx := context.Background()
+	s, err := OpenStream(ctx, path, Options{Features: []string{"f0", "f1"}, Nulls: NullsDrop, Allocator: mem}, 128)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Rows() != 999 || len(s.Truth()) != 999 {
+		t.Fatalf("%d rows, %d labels; want 999", s.Rows(), len(s.Truth()))
+	}
+	err = s.InOrder(ctx, 1000, func(lo int, x sdk.Tensor) error {
+		if lo <= 10 && lo+x.Rows() > 10 && x.Row(10-lo)[0] != 11 {
+			t.Fatalf("row 10 is %v, want input row 11", x.Row(10-lo))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := OpenStream(ctx, path, Options{Features: []string{"f0", "f1"}, Allocator: mem}, 128); err == nil || !strings.Contains(err.Error(), `"f1"`) {
+		t.Fatalf("nulls as errors: %v", err)
+	}
+}
