@@ -111,7 +111,7 @@ func TestStreamDropsNullRows(t *testing.T) {
 		t.Fatalf("%d rows, %d labels; want 999", s.Rows(), len(s.Truth()))
 	}
 	err = s.InOrder(ctx, 1000, func(lo int, x sdk.Tensor) error {
-		if lo <= 10 && lo+x.Rows() > 10 && x.Row(10-lo)[0] != 11 {
+		if lo <= 10 && lo+x.Rows() > 10 && x.Row(10 - lo)[0] != 11 {
 			t.Fatalf("row 10 is %v, want input row 11", x.Row(10-lo))
 		}
 		return nil
