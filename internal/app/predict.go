@@ -110,10 +110,7 @@ func Predict(ctx context.Context, env Env, opt PredictOptions) error {
 }
 
 func loadPredictor(opt PredictOptions) (*predictor, error) {
-	dir := opt.ModelDir
-	if _, err := os.Stat(filepath.Join(dir, ModelDir, ManifestFile)); err == nil {
-		dir = filepath.Join(dir, ModelDir)
-	}
+	dir := modelFolder(opt.ModelDir)
 	p := &predictor{dir: dir}
 	if err := readJSON(filepath.Join(dir, ManifestFile), &p.man); err != nil {
 		return nil, fmt.Errorf("model %s: %w", opt.ModelDir, err)
@@ -424,13 +421,18 @@ func printPrediction(w io.Writer, m PredictMetrics, out string) {
 	fmt.Fprintf(w, "n=%d k=%d  %.1f s  %.0f rows/s  -> %s\n", m.N, m.K, m.Seconds["total"], m.RowsPerSecond, out)
 }
 
-func loadState(ctx context.Context, dir string, m pipeline.Model) error {
-	enc, err := os.ReadFile(filepath.Join(dir, EncoderFile))
-	if err != nil {
-		return fmt.Errorf("reading the model: %w", err)
+// modelFolder returns the model folder of dir: dir/model when dir is a
+// run's output directory, dir itself otherwise.
+func modelFolder(dir string) string {
+	if _, err := os.Stat(filepath.Join(dir, ModelDir, ManifestFile)); err == nil {
+		return filepath.Join(dir, ModelDir)
 	}
-	if err := m.Encoder.Load(ctx, enc); err != nil {
-		return fmt.Errorf("loading %s: %w", filepath.Join(dir, EncoderFile), err)
+	return dir
+}
+
+func loadState(ctx context.Context, dir string, m pipeline.Model) error {
+	if err := loadEncoder(ctx, dir, m.Encoder); err != nil {
+		return err
 	}
 	clu, err := os.ReadFile(filepath.Join(dir, ClustererFile))
 	if err != nil {
@@ -438,6 +440,18 @@ func loadState(ctx context.Context, dir string, m pipeline.Model) error {
 	}
 	if err := m.Clusterer.Load(ctx, clu); err != nil {
 		return fmt.Errorf("loading %s: %w", filepath.Join(dir, ClustererFile), err)
+	}
+	return nil
+}
+
+// loadEncoder loads the encoder state saved in the model folder dir.
+func loadEncoder(ctx context.Context, dir string, enc sdk.Encoder) error {
+	b, err := os.ReadFile(filepath.Join(dir, EncoderFile))
+	if err != nil {
+		return fmt.Errorf("reading the model: %w", err)
+	}
+	if err := enc.Load(ctx, b); err != nil {
+		return fmt.Errorf("loading %s: %w", filepath.Join(dir, EncoderFile), err)
 	}
 	return nil
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/deepclust/deepclust/internal/config"
@@ -95,6 +97,13 @@ func Run(ctx context.Context, env Env, opt RunOptions) (*pipeline.Report, error)
 	model, dim, err := configure(ctx, s, cfg, shape)
 	if err != nil {
 		return nil, err
+	}
+	if cfg.Pretrained != "" {
+		if err := loadPretrained(ctx, cfg.Pretrained, model.Encoder, descs.Encoder, shape, dim); err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(env.Stderr, "encoder: pretrained weights from %s (pretraining skipped)\n", cfg.Pretrained)
+		cfg.Train.PretrainEpochs = 0
 	}
 	res, err := pipeline.Train(ctx, model, src, cfg.Train, cfg.Seed, progress.New(cfg.Progress, env.Stderr))
 	if err != nil {
@@ -247,6 +256,29 @@ func configure(ctx context.Context, s *session, cfg *config.Config, shape []int)
 		})
 	}
 	return m, dim, nil
+}
+
+// loadPretrained loads into enc the encoder of the run output (or model
+// folder) dir, after checking that it was trained by the same encoder
+// plugin on samples of the same shape with the same embedding width.
+func loadPretrained(ctx context.Context, dir string, enc sdk.Encoder, d sdk.Description, shape []int, dim int) error {
+	folder := modelFolder(dir)
+	var man Manifest
+	if err := readJSON(filepath.Join(folder, ManifestFile), &man); err != nil {
+		return fmt.Errorf("train.pretrained %s: not a model (a run's output directory or its model/ folder): %w", dir, err)
+	}
+	switch name, _, _ := strings.Cut(man.Plugins["encoder"], " "); {
+	case name != d.Name:
+		return fmt.Errorf("train.pretrained %s: its encoder is %q, this run's is %q", dir, name, d.Name)
+	case !slices.Equal(man.InputShape, shape):
+		return fmt.Errorf("train.pretrained %s: trained on samples of shape %v, this data has shape %v", dir, man.InputShape, shape)
+	case man.EmbeddingDim != dim:
+		return fmt.Errorf("train.pretrained %s: embedding width %d, this encoder's is %d", dir, man.EmbeddingDim, dim)
+	}
+	if err := loadEncoder(ctx, folder, enc); err != nil {
+		return fmt.Errorf("train.pretrained %s: %w", dir, err)
+	}
+	return nil
 }
 
 // saveModel writes the model directory into the stage.

@@ -83,14 +83,17 @@ type DataSpec struct {
 
 // Config is a fully loaded and checked run configuration.
 type Config struct {
-	Seed      uint64
-	Out       string
-	Progress  string
-	Data      DataSpec
-	Train     pipeline.Schedule
-	Encoder   PluginSpec
-	Clusterer PluginSpec
-	Losses    []LossSpec
+	Seed     uint64
+	Out      string
+	Progress string
+	Data     DataSpec
+	Train    pipeline.Schedule
+	// Pretrained is a previous run's output (or its model/ folder) whose
+	// encoder weights replace pretraining; empty to pretrain.
+	Pretrained string
+	Encoder    PluginSpec
+	Clusterer  PluginSpec
+	Losses     []LossSpec
 }
 
 // Options are the sources Load reads besides the defaults and the
@@ -233,9 +236,10 @@ func decode(v *viper.Viper) (*Config, error) {
 		return nil, fmt.Errorf("config key %q: must be ≥ 0, got %d", "seed", seed)
 	}
 	c := &Config{
-		Seed:     uint64(seed),
-		Out:      vals["out"].(string),
-		Progress: vals["progress"].(string),
+		Seed:       uint64(seed),
+		Out:        vals["out"].(string),
+		Progress:   vals["progress"].(string),
+		Pretrained: vals["train.pretrained"].(string),
 		Data: DataSpec{
 			Path: vals["data.path"].(string), Format: vals["data.format"].(string),
 			Features: vals["data.features"].([]string), Label: vals["data.label"].(string),

@@ -55,6 +55,7 @@ var CoreKeys = concat(
 		{"data.shuffle_rows", sdk.TypeInt, 262144, "With data.stream: rows of the shuffle buffer; an epoch is shuffled within blocks of this many rows.", nil},
 		{"train.batch_size", sdk.TypeInt, 256, "Mini-batch size for pretraining and joint training.", nil},
 		{"train.pretrain_epochs", sdk.TypeInt, 100, "Epochs of autoencoder pretraining on the pretrain-stage losses.", nil},
+		{"train.pretrained", sdk.TypeString, "", "A previous run's output directory (or its model/ folder) whose encoder weights replace pretraining, e.g. to share one pretrained autoencoder between DEC, IDEC and DCN. Empty: pretrain.", nil},
 		{"train.pretrain_lr", sdk.TypeFloat, 0.0, "Learning rate for pretraining (0: the encoder's own lr).", nil},
 		{"train.pretrain_decay", sdk.TypeString, "none", "Pretraining learning-rate schedule: none (constant) or cosine (from pretrain_lr down to 0; needs pretrain_lr > 0).", []string{"none", "cosine"}},
 		{"train.epochs", sdk.TypeInt, 50, "Maximum epochs of joint training on L = Σ α_k·L_k + β·L_c (0: pretrain and cluster only).", nil},
