@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/deepclust/deepclust/internal/knn"
 	"github.com/deepclust/deepclust/internal/sparse"
 )
 
@@ -46,8 +47,8 @@ func (g graphConfig) searchK() int {
 // points) a pair at distance 0 weighs 1 and any other pair 0. A vertex
 // left without any edge gets the self-loop A_ii = 1, so that D^{-1/2} A
 // D^{-1/2} is defined and the vertex is a component of its own.
-func affinityGraph(nb *neighbours, g graphConfig) (*sparse.CSR, error) {
-	n, kk := nb.n, nb.k
+func affinityGraph(nb *knn.Neighbours, g graphConfig) (*sparse.CSR, error) {
+	n, kk := nb.N, nb.K
 	scale := make([]float64, n)
 	if g.affinity == AffinitySelfTune {
 		for i := range n {

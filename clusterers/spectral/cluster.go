@@ -6,6 +6,7 @@ import (
 	"math"
 
 	"github.com/deepclust/deepclust/clusterers/kmeans"
+	"github.com/deepclust/deepclust/internal/knn"
 	"github.com/deepclust/deepclust/internal/sparse"
 	"github.com/deepclust/deepclust/sdk"
 )
@@ -80,7 +81,7 @@ func cluster(ctx context.Context, x []float32, n, d int, s settings, seed uint64
 	if err := s.checkSize(n); err != nil {
 		return nil, err
 	}
-	nb, err := nearestNeighbours(ctx, x, n, d, s.graph().searchK())
+	nb, err := knn.Search(ctx, x, n, d, s.graph().searchK())
 	if err != nil {
 		return nil, err
 	}

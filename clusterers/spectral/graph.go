@@ -1,30 +1,11 @@
 package spectral
 
 import (
-	"context"
 	"fmt"
 
+	"github.com/deepclust/deepclust/internal/knn"
 	"github.com/deepclust/deepclust/internal/sparse"
 )
-
-// Neighbours finds the exact k nearest other rows of every row of the n×d
-// row-major matrix x, as Fit does (tiled float32 GEMM, candidates re-ranked
-// by float64 distances; see the package doc). Row i's neighbours are
-// index[i*k : (i+1)*k], nearest first (ties: lower index), at the squared
-// Euclidean distances sqDist[i*k : (i+1)*k]. It needs 1 ≤ k < n.
-func Neighbours(ctx context.Context, x []float32, n, d, k int) (index []int32, sqDist []float64, err error) {
-	switch {
-	case k < 1 || k >= n:
-		return nil, nil, fmt.Errorf("spectral: %d nearest neighbours among %d points, want 1 ≤ k < n", k, n)
-	case d < 1 || len(x) != n*d:
-		return nil, nil, fmt.Errorf("spectral: %d values for %d points of dimension %d", len(x), n, d)
-	}
-	nb, err := nearestNeighbours(ctx, x, n, d, k)
-	if err != nil {
-		return nil, nil, err
-	}
-	return nb.Index, nb.SqDist, nil
-}
 
 // GraphOptions says how Affinity weights a kNN graph.
 type GraphOptions struct {
@@ -40,7 +21,7 @@ type GraphOptions struct {
 }
 
 // Affinity builds the symmetric affinity A = (W + Wᵀ)/2 of n points from
-// neighbour lists of k per point as Neighbours returns them, weighting the
+// neighbour lists of k per point as knn.Search returns them, weighting the
 // directed edges to the opt.Others nearest as Fit does (see the package
 // doc, step 2); a point left without an edge gets the self-loop A_ii = 1.
 func Affinity(index []int32, sqDist []float64, n, k int, opt GraphOptions) (*sparse.CSR, error) {
@@ -63,6 +44,6 @@ func Affinity(index []int32, sqDist []float64, n, k int, opt GraphOptions) (*spa
 	default:
 		return nil, fmt.Errorf("spectral: unknown affinity %q (known: %s, %s, %s)", opt.Affinity, AffinityKNN, AffinitySelfTune, AffinityRBF)
 	}
-	nb := &neighbours{n: n, k: k, Index: index, SqDist: sqDist}
+	nb := &knn.Neighbours{N: n, K: k, Index: index, SqDist: sqDist}
 	return affinityGraph(nb, graphConfig{others: opt.Others, affinity: opt.Affinity, scaleNeighbor: opt.ScaleNeighbor, sigma: opt.Sigma})
 }

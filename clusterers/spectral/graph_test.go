@@ -1,82 +1,13 @@
 package spectral
 
 import (
-	"cmp"
 	"context"
 	"math"
-	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"github.com/deepclust/deepclust/internal/knn"
 )
-
-// bruteNeighbours sorts all other rows of x by float64 squared distance
-// (ties: lower index) and keeps k: the reference for nearestNeighbours.
-func bruteNeighbours(x []float32, n, d, k int) ([]int32, []float64) {
-	idx := make([]int32, 0, n*k)
-	dist := make([]float64, 0, n*k)
-	type pair struct {
-		d float64
-		j int
-	}
-	for i := range n {
-		all := make([]pair, 0, n-1)
-		for j := range n {
-			if j == i {
-				continue
-			}
-			var s float64
-			for t := range d {
-				diff := float64(x[i*d+t]) - float64(x[j*d+t])
-				s += diff * diff
-			}
-			all = append(all, pair{s, j})
-		}
-		slices.SortFunc(all, func(a, b pair) int {
-			if c := cmp.Compare(a.d, b.d); c != 0 {
-				return c
-			}
-			return cmp.Compare(a.j, b.j)
-		})
-		for _, p := range all[:k] {
-			idx = append(idx, int32(p.j))
-			dist = append(dist, p.d)
-		}
-	}
-	return idx, dist
-}
-
-// TestNearestNeighboursMatchesBruteForce compares the tiled GEMM search
-// with brute force over 1,100 points (three tiles of 512, so every kind
-// of tile pair occurs), with points offset far from the origin (where
-// ‖a‖² − 2a·b + ‖b‖² in float32 cancels badly) and duplicated rows (ties
-// at distance 0). Indices must agree exactly, distances to 1e-12 relative.
-func TestNearestNeighboursMatchesBruteForce(t *testing.T) {
-	const n, d, k = 1100, 13, 9
-	rng := rand.New(rand.NewPCG(4, 5))
-	x := make([]float32, n*d)
-	for i := range x {
-		x[i] = float32(100 + rng.NormFloat64())
-	}
-	for _, dup := range [][2]int{{10, 700}, {11, 701}, {600, 1099}} {
-		copy(x[dup[1]*d:(dup[1]+1)*d], x[dup[0]*d:(dup[0]+1)*d])
-	}
-	got, err := nearestNeighbours(context.Background(), x, n, d, k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	wantIdx, wantDist := bruteNeighbours(x, n, d, k)
-	for i := range n * k {
-		if got.Index[i] != wantIdx[i] {
-			t.Fatalf("row %d neighbour %d: index %d, brute force %d", i/k, i%k, got.Index[i], wantIdx[i])
-		}
-		if diff := math.Abs(got.SqDist[i] - wantDist[i]); diff > 1e-12*max(wantDist[i], 1) {
-			t.Fatalf("row %d neighbour %d: distance %g, brute force %g", i/k, i%k, got.SqDist[i], wantDist[i])
-		}
-	}
-	if got.Index[700*k] != 10 || got.SqDist[700*k] != 0 {
-		t.Errorf("duplicate of row 10: nearest is %d at %g, want 10 at 0", got.Index[700*k], got.SqDist[700*k])
-	}
-}
 
 // TestSelfTuneHandExample checks the self-tuning affinity (Zelnik-Manor &
 // Perona 2004) on five points of a line, 0 1 3 6 10, with two neighbours
@@ -91,7 +22,7 @@ func TestNearestNeighboursMatchesBruteForce(t *testing.T) {
 func TestSelfTuneHandExample(t *testing.T) {
 	x := []float32{0, 1, 3, 6, 10}
 	g := graphConfig{others: 2, affinity: AffinitySelfTune, scaleNeighbor: 2}
-	nb, err := nearestNeighbours(context.Background(), x, 5, 1, g.searchK())
+	nb, err := knn.Search(context.Background(), x, 5, 1, g.searchK())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +57,7 @@ func TestSelfTuneHandExample(t *testing.T) {
 // same line and the self-loop given to a vertex left without edges.
 func TestAffinityKinds(t *testing.T) {
 	x := []float32{0, 1, 3, 6, 10}
-	nb, err := nearestNeighbours(context.Background(), x, 5, 1, 1)
+	nb, err := knn.Search(context.Background(), x, 5, 1, 1)
 	if err != nil {
 		t.Fatal(err)
 	}

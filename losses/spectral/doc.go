@@ -14,7 +14,7 @@
 //
 // W is computed within the batch from the inputs x (LossInput.X, each row
 // flattened): the knn−1 nearest other inputs of every input, found exactly
-// (clusterers/spectral.Neighbours: tiled GEMM, float64 re-ranking), weighted
+// (internal/knn.Search: tiled GEMM, float64 re-ranking), weighted
 //
 //	median:    W̃_ij = exp(−‖x_i − x_j‖² / (2σ²)),  σ = median_i ‖x_i − x_{i,(s)}‖
 //	selftune:  W̃_ij = exp(−‖x_i − x_j‖² / (σ_i σ_j)), σ_i = ‖x_i − x_{i,(s)}‖

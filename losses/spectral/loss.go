@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	clusterspectral "github.com/deepclust/deepclust/clusterers/spectral"
+	"github.com/deepclust/deepclust/internal/knn"
 	"github.com/deepclust/deepclust/internal/sparse"
 	"github.com/deepclust/deepclust/sdk"
 )
@@ -118,10 +119,11 @@ func (l *Loss) searchK() int {
 // exact kNN graph of the m×d inputs x.
 func (l *Loss) affinity(ctx context.Context, x []float32, m, d int) (*sparse.CSR, error) {
 	k := l.searchK()
-	idx, sq, err := clusterspectral.Neighbours(ctx, x, m, d, k)
+	nb, err := knn.Search(ctx, x, m, d, k)
 	if err != nil {
 		return nil, fmt.Errorf("loss \"spectral\": %w", err)
 	}
+	idx, sq := nb.Index, nb.SqDist
 	opt := clusterspectral.GraphOptions{Others: l.knn - 1, Affinity: clusterspectral.AffinityRBF, Sigma: l.sigma}
 	switch l.scale {
 	case ScaleSelfTune:

@@ -1,4 +1,4 @@
-package spectral
+package knn
 
 import (
 	"cmp"
@@ -17,11 +17,11 @@ import (
 // all the search holds besides the candidate heaps, whatever n is.
 const tile = 512
 
-// neighbours holds, for each of n points, its k nearest other points in
+// Neighbours holds, for each of N points, its K nearest other points in
 // increasing order of squared Euclidean distance (ties: lower index
-// first): Index[i*k+t] and SqDist[i*k+t].
-type neighbours struct {
-	n, k   int
+// first): Index[i*K+t] and SqDist[i*K+t].
+type Neighbours struct {
+	N, K   int
 	Index  []int32
 	SqDist []float64
 }
@@ -39,8 +39,8 @@ func before(a, b candidate) bool {
 	return a.dist < b.dist || (a.dist == b.dist && a.j < b.j)
 }
 
-// nearestNeighbours finds the exact k nearest neighbours of every row of
-// the n×d matrix x among the other rows. The distance matrix is computed
+// Search finds the exact k nearest neighbours of every row of the n×d
+// row-major matrix x among the other rows; it needs 1 ≤ k < n. The distance matrix is computed
 // once per pair, in square tiles (I, J) with I ≤ J, as
 // ‖x_i‖² − 2 x_i·x_j + ‖x_j‖² with x_i·x_j from the float32 GEMM of
 // kernels; each tile feeds both its rows' and its columns' bounded
@@ -60,7 +60,13 @@ func before(a, b candidate) bool {
 // affinity step unchanged.
 //
 // It stops early, returning ctx's error, when ctx is cancelled.
-func nearestNeighbours(ctx context.Context, x []float32, n, d, k int) (*neighbours, error) {
+func Search(ctx context.Context, x []float32, n, d, k int) (*Neighbours, error) {
+	switch {
+	case k < 1 || k >= n:
+		return nil, fmt.Errorf("knn: %d nearest neighbours among %d points, want 1 ≤ k < n", k, n)
+	case d < 1 || len(x) != n*d:
+		return nil, fmt.Errorf("knn: %d values for %d points of dimension %d", len(x), n, d)
+	}
 	sq32 := make([]float32, n)
 	sparse.ForEachChunk(n, tile, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
@@ -136,9 +142,9 @@ func nearestNeighbours(ctx context.Context, x []float32, n, d, k int) (*neighbou
 		locks[bj].Unlock()
 	})
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("spectral: nearest-neighbour search: %w", err)
+		return nil, fmt.Errorf("knn: search: %w", err)
 	}
-	nb := &neighbours{n: n, k: k, Index: make([]int32, n*k), SqDist: make([]float64, n*k)}
+	nb := &Neighbours{N: n, K: k, Index: make([]int32, n*k), SqDist: make([]float64, n*k)}
 	sparse.ForEachChunk(n, tile, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			h := heaps[i]
