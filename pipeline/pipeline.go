@@ -188,6 +188,20 @@ func (t *trainer) pretrain(ctx context.Context) error {
 	begin := time.Now()
 	n := t.src.Rows()
 	batches := (n + t.s.BatchSize - 1) / t.s.BatchSize
+	visit := func(fn func(x sdk.Tensor, idx []int64, pairs int) error) error {
+		return t.src.Shuffled(ctx, t.s.BatchSize, t.rng, func(x sdk.Tensor, idx []int64) error { return fn(x, idx, 0) })
+	}
+	if t.s.PretrainSampler == SamplerNeighbors {
+		p, err := newPairSampler(ctx, t.src, t.s.Neighbors)
+		if err != nil {
+			return err
+		}
+		h := anchors(t.s.BatchSize)
+		batches = (n + h - 1) / h
+		visit = func(fn func(x sdk.Tensor, idx []int64, pairs int) error) error {
+			return p.epoch(ctx, t.s.BatchSize, t.rng, fn)
+		}
+	}
 	total := t.s.PretrainEpochs * batches
 	t.progress.Start(StagePretrain, total)
 	var mean float64
@@ -195,8 +209,8 @@ func (t *trainer) pretrain(ctx context.Context) error {
 	for epoch := 0; epoch < t.s.PretrainEpochs; epoch++ {
 		var sum float64
 		seen := 0
-		err := t.src.Shuffled(ctx, t.s.BatchSize, t.rng, func(x sdk.Tensor, idx []int64) error {
-			loss, _, err := t.step(ctx, x, idx, losses, false, t.s.pretrainLR(steps, total))
+		err := visit(func(x sdk.Tensor, idx []int64, pairs int) error {
+			loss, _, err := t.step(ctx, x, idx, pairs, losses, false, t.s.pretrainLR(steps, total))
 			if err != nil {
 				return err
 			}
@@ -209,7 +223,7 @@ func (t *trainer) pretrain(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("pretrain epoch %d: %w", epoch+1, err)
 		}
-		mean = sum / float64(n)
+		mean = sum / float64(seen)
 	}
 	t.report.PretrainLoss = mean
 	t.report.Seconds[StagePretrain] = time.Since(begin).Seconds()
@@ -269,7 +283,7 @@ func (t *trainer) train(ctx context.Context, a sdk.Assignment, z sdk.Tensor) (sd
 	for epoch := 1; epoch <= t.s.Epochs; epoch++ {
 		stop := false
 		batch := func(x sdk.Tensor, idx []int64) error {
-			loss, parts, err := t.step(ctx, x, idx, losses, true, t.s.LR)
+			loss, parts, err := t.step(ctx, x, idx, 0, losses, true, t.s.LR)
 			if err != nil {
 				return err
 			}
@@ -365,7 +379,10 @@ func (t *trainer) order(labels []int32) []int {
 // step runs one mini-batch: forward, losses, backward and (in joint
 // training) the clusterer step. It returns the total loss and, in joint
 // training, the clustering loss followed by each auxiliary loss.
-func (t *trainer) step(ctx context.Context, x sdk.Tensor, idx []int64, losses []Loss, joint bool, lr float64) (float64, []float64, error) {
+//
+// pairs > 0 says the batch holds that many neighbour pairs (see
+// pairSampler); the losses receive it as LossInput.Pairs.
+func (t *trainer) step(ctx context.Context, x sdk.Tensor, idx []int64, pairs int, losses []Loss, joint bool, lr float64) (float64, []float64, error) {
 	begin := time.Now()
 	fwd, err := t.m.Encoder.Forward(ctx, x, true)
 	if err != nil {
@@ -393,7 +410,7 @@ func (t *trainer) step(ctx context.Context, x sdk.Tensor, idx []int64, losses []
 	}
 	usedMu := false
 	for _, l := range losses {
-		out, err := l.Eval(ctx, sdk.LossInput{X: x, XHat: fwd.XHat, Z: fwd.Z, Centroids: cl.Centroids, Soft: cl.Soft})
+		out, err := l.Eval(ctx, sdk.LossInput{X: x, XHat: fwd.XHat, Z: fwd.Z, Centroids: cl.Centroids, Soft: cl.Soft, Pairs: pairs})
 		if err != nil {
 			return 0, nil, fmt.Errorf("loss %q: %w", l.Name, err)
 		}

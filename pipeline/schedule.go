@@ -10,6 +10,13 @@ type Schedule struct {
 	PretrainEpochs int
 	// PretrainLR overrides the encoder's learning rate in pretraining when > 0.
 	PretrainLR float64
+	// PretrainSampler orders pretraining batches: SamplerShuffle (a random
+	// permutation, the default) or SamplerNeighbors (anchors and one of
+	// their Neighbors nearest neighbours each, for a Siamese network).
+	PretrainSampler string
+	// Neighbors is the number of nearest neighbours a SamplerNeighbors
+	// anchor draws its partner from.
+	Neighbors int
 	// PretrainDecay is the pretraining learning-rate schedule: DecayNone
 	// (constant) or DecayCosine (from PretrainLR down to 0 over pretraining).
 	PretrainDecay string
@@ -31,10 +38,12 @@ type Schedule struct {
 	Sampler string
 }
 
-// The joint-training samplers.
+// The batch samplers: shuffle for both stages, uniform for joint training,
+// neighbors for pretraining.
 const (
-	SamplerShuffle = "shuffle"
-	SamplerUniform = "uniform"
+	SamplerShuffle   = "shuffle"
+	SamplerUniform   = "uniform"
+	SamplerNeighbors = "neighbors"
 )
 
 // Stage names a stage of a run in metrics and progress output.

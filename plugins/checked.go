@@ -476,6 +476,9 @@ func (l *checkedLoss) Eval(ctx context.Context, in sdk.LossInput) (sdk.LossOutpu
 				return sdk.LossOutput{}, err
 			}
 		}
+		if in.Pairs < 0 || 2*in.Pairs > in.Z.Rows() {
+			return sdk.LossOutput{}, fmt.Errorf("%d neighbour pairs in a batch of %d rows", in.Pairs, in.Z.Rows())
+		}
 		out, err := l.inner.Eval(ctx, in)
 		if err == nil {
 			err = checkLossOutput(out, in)

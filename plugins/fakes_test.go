@@ -232,7 +232,7 @@ func (c *fakeClusterer) Load(_ context.Context, state []byte) error {
 	return err
 }
 
-// fakeLoss is L = w·mean‖z‖². Mode "wide-grad" returns ∂L/∂z with one
+// fakeLoss is L = w·mean‖z‖² + Pairs (so tests see Pairs arrive). Mode "wide-grad" returns ∂L/∂z with one
 // column too many.
 type fakeLoss struct {
 	mode string
@@ -266,7 +266,7 @@ func (l *fakeLoss) Eval(_ context.Context, in sdk.LossInput) (sdk.LossOutput, er
 			grad.Data[i*d+j] = float32(2 * l.w * float64(z) / float64(n))
 		}
 	}
-	return sdk.LossOutput{Value: l.w * v / float64(n), GradZ: grad}, nil
+	return sdk.LossOutput{Value: l.w*v/float64(n) + float64(in.Pairs), GradZ: grad}, nil
 }
 
 // fakeRegistry holds every fake.

@@ -327,6 +327,39 @@ func TestMisbehavingClustererAndLoss(t *testing.T) {
 	}
 }
 
+// TestLossPairsCross checks that LossInput.Pairs reaches the loss in and
+// out of process (the fake adds it to its value) and that a pair count the
+// batch cannot hold is refused before the call.
+func TestLossPairsCross(t *testing.T) {
+	h := newHost(t, io.Discard)
+	ctx := context.Background()
+	z := randomTensor(4, 8, 3)
+	for _, iso := range []plugins.Isolation{plugins.InProcess, plugins.Process} {
+		t.Run(string(iso), func(t *testing.T) {
+			lp := open(t, h, plugins.Spec{Kind: sdk.KindLoss, Name: "l2", Isolation: iso})
+			los, _ := lp.Loss()
+			if err := los.Configure(ctx, sdk.Setup{EmbeddingDim: 3}); err != nil {
+				t.Fatal(err)
+			}
+			base, err := los.Eval(ctx, sdk.LossInput{Z: z})
+			if err != nil {
+				t.Fatal(err)
+			}
+			paired, err := los.Eval(ctx, sdk.LossInput{Z: z, Pairs: 3})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := paired.Value - base.Value; d != 3 {
+				t.Errorf("Pairs 3 changed the fake's value by %v, want 3", d)
+			}
+			_, err = los.Eval(ctx, sdk.LossInput{Z: z, Pairs: 5})
+			if err == nil || !strings.Contains(err.Error(), "5 neighbour pairs in a batch of 8 rows") {
+				t.Errorf("Pairs 5 of 8 rows: error %v", err)
+			}
+		})
+	}
+}
+
 func TestBadInputIsNotAPluginFailure(t *testing.T) {
 	h := newHost(t, io.Discard)
 	ctx := context.Background()

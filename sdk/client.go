@@ -223,6 +223,7 @@ func (c *lossClient) Eval(ctx context.Context, in LossInput) (LossOutput, error)
 		Z:         tc.encode("z", in.Z),
 		Centroids: tc.encode("centroids", in.Centroids),
 		Soft:      tc.encode("soft", in.Soft),
+		Pairs:     int64(in.Pairs),
 	}
 	if tc.err != nil {
 		return LossOutput{}, tc.err

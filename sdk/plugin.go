@@ -149,6 +149,10 @@ type LossInput struct {
 	Z         Tensor // the embeddings, N × EmbeddingDim
 	Centroids Tensor // the cluster centres, k × EmbeddingDim
 	Soft      Tensor // soft assignments, N × k
+	// Pairs > 0 says the batch holds neighbour pairs (the pipeline's
+	// neighbours sampler): rows [0, Pairs) are anchors and row Pairs+i is
+	// one of the nearest neighbours of anchor i in the input. 0: no pairs.
+	Pairs int
 }
 
 // LossOutput is an auxiliary loss's value and gradients. A gradient the loss

@@ -382,9 +382,13 @@ func (s *lossServer) Eval(ctx context.Context, req *pluginpb.LossInput) (out *pl
 			Z:         c.decode("z", req.GetZ()),
 			Centroids: c.decode("centroids", req.GetCentroids()),
 			Soft:      c.decode("soft", req.GetSoft()),
+			Pairs:     int(req.GetPairs()),
 		}
 		if c.err != nil {
 			return badRequest(c.err)
+		}
+		if in.Pairs < 0 || 2*in.Pairs > in.Z.Rows() {
+			return badRequest(fmt.Errorf("%d neighbour pairs in a batch of %d rows", in.Pairs, in.Z.Rows()))
 		}
 		o, err := s.impl.Eval(ctx, in)
 		if err != nil {

@@ -249,6 +249,7 @@ func decode(v *viper.Viper) (*Config, error) {
 		Train: pipeline.Schedule{
 			BatchSize: vals["train.batch_size"].(int), PretrainEpochs: vals["train.pretrain_epochs"].(int),
 			PretrainLR: vals["train.pretrain_lr"].(float64), PretrainDecay: vals["train.pretrain_decay"].(string),
+			PretrainSampler: vals["train.pretrain_sampler"].(string), Neighbors: vals["train.neighbors"].(int),
 			Epochs: vals["train.epochs"].(int),
 			LR:     vals["train.lr"].(float64), Beta: vals["train.beta"].(float64), Tol: vals["train.tol"].(float64),
 			UpdateInterval: vals["train.update_interval"].(int), Sampler: vals["train.sampler"].(string),

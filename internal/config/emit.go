@@ -196,7 +196,7 @@ func (c *Config) values() map[string]any {
 		"data.label": c.Data.Label, "data.shape": c.Data.Shape, "data.scale": c.Data.Scale, "data.limit": c.Data.Limit,
 		"data.stream": c.Data.Stream, "data.shuffle_rows": c.Data.ShuffleRows, "data.nulls": c.Data.Nulls,
 		"train.batch_size": c.Train.BatchSize, "train.pretrain_epochs": c.Train.PretrainEpochs, "train.pretrained": c.Pretrained,
-		"train.pretrain_lr": c.Train.PretrainLR, "train.pretrain_decay": c.Train.PretrainDecay, "train.epochs": c.Train.Epochs, "train.lr": c.Train.LR,
+		"train.pretrain_lr": c.Train.PretrainLR, "train.pretrain_sampler": c.Train.PretrainSampler, "train.neighbors": c.Train.Neighbors, "train.pretrain_decay": c.Train.PretrainDecay, "train.epochs": c.Train.Epochs, "train.lr": c.Train.LR,
 		"train.beta": c.Train.Beta, "train.tol": c.Train.Tol, "train.update_interval": c.Train.UpdateInterval, "train.sampler": c.Train.Sampler,
 	}
 	for _, s := range []struct {

@@ -56,6 +56,8 @@ var CoreKeys = concat(
 		{"train.batch_size", sdk.TypeInt, 256, "Mini-batch size for pretraining and joint training.", nil},
 		{"train.pretrain_epochs", sdk.TypeInt, 100, "Epochs of autoencoder pretraining on the pretrain-stage losses.", nil},
 		{"train.pretrained", sdk.TypeString, "", "A previous run's output directory (or its model/ folder) whose encoder weights replace pretraining, e.g. to share one pretrained autoencoder between DEC, IDEC and DCN. Empty: pretrain.", nil},
+		{"train.pretrain_sampler", sdk.TypeString, "shuffle", "Pretraining batch order: shuffle (every sample once per epoch) or neighbors (each batch: half random anchors, half one of each anchor's train.neighbors nearest neighbours in the input, paired row by row; for the contrastive loss of a Siamese network, as SpectralNet trains one). neighbors needs the data in memory.", []string{"shuffle", "neighbors"}},
+		{"train.neighbors", sdk.TypeInt, 2, "With pretrain_sampler neighbors: the number of nearest neighbours an anchor's partner is drawn from (SpectralNet's siam_k).", nil},
 		{"train.pretrain_lr", sdk.TypeFloat, 0.0, "Learning rate for pretraining (0: the encoder's own lr).", nil},
 		{"train.pretrain_decay", sdk.TypeString, "none", "Pretraining learning-rate schedule: none (constant) or cosine (from pretrain_lr down to 0; needs pretrain_lr > 0).", []string{"none", "cosine"}},
 		{"train.epochs", sdk.TypeInt, 50, "Maximum epochs of joint training on L = Σ α_k·L_k + β·L_c (0: pretrain and cluster only).", nil},

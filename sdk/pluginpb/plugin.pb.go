@@ -887,15 +887,18 @@ func (x *ClusterStepRequest) GetWeight() float64 {
 	return 0
 }
 
-// LossInput is everything an auxiliary loss may look at; every field is a
-// tensor, absent when the pipeline does not have it.
+// LossInput is everything an auxiliary loss may look at; every tensor is
+// absent when the pipeline does not have it.
 type LossInput struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	X             []byte                 `protobuf:"bytes,1,opt,name=x,proto3" json:"x,omitempty"`
-	XHat          []byte                 `protobuf:"bytes,2,opt,name=x_hat,json=xHat,proto3" json:"x_hat,omitempty"`
-	Z             []byte                 `protobuf:"bytes,3,opt,name=z,proto3" json:"z,omitempty"`
-	Centroids     []byte                 `protobuf:"bytes,4,opt,name=centroids,proto3" json:"centroids,omitempty"`
-	Soft          []byte                 `protobuf:"bytes,5,opt,name=soft,proto3" json:"soft,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	X         []byte                 `protobuf:"bytes,1,opt,name=x,proto3" json:"x,omitempty"`
+	XHat      []byte                 `protobuf:"bytes,2,opt,name=x_hat,json=xHat,proto3" json:"x_hat,omitempty"`
+	Z         []byte                 `protobuf:"bytes,3,opt,name=z,proto3" json:"z,omitempty"`
+	Centroids []byte                 `protobuf:"bytes,4,opt,name=centroids,proto3" json:"centroids,omitempty"`
+	Soft      []byte                 `protobuf:"bytes,5,opt,name=soft,proto3" json:"soft,omitempty"`
+	// pairs > 0: rows [0, pairs) are anchors and row pairs+i is a near
+	// neighbour of anchor i (the pipeline's neighbours sampler); 0: no pairs.
+	Pairs         int64 `protobuf:"varint,6,opt,name=pairs,proto3" json:"pairs,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -963,6 +966,13 @@ func (x *LossInput) GetSoft() []byte {
 		return x.Soft
 	}
 	return nil
+}
+
+func (x *LossInput) GetPairs() int64 {
+	if x != nil {
+		return x.Pairs
+	}
+	return 0
 }
 
 // LossOutput is an auxiliary loss's value and gradients; a gradient is
@@ -1095,13 +1105,14 @@ const file_plugin_proto_rawDesc = "" +
 	"\x04soft\x18\x04 \x01(\fR\x04soft\"S\n" +
 	"\x12ClusterStepRequest\x12%\n" +
 	"\x0egrad_centroids\x18\x01 \x01(\fR\rgradCentroids\x12\x16\n" +
-	"\x06weight\x18\x02 \x01(\x01R\x06weight\"n\n" +
+	"\x06weight\x18\x02 \x01(\x01R\x06weight\"\x84\x01\n" +
 	"\tLossInput\x12\f\n" +
 	"\x01x\x18\x01 \x01(\fR\x01x\x12\x13\n" +
 	"\x05x_hat\x18\x02 \x01(\fR\x04xHat\x12\f\n" +
 	"\x01z\x18\x03 \x01(\fR\x01z\x12\x1c\n" +
 	"\tcentroids\x18\x04 \x01(\fR\tcentroids\x12\x12\n" +
-	"\x04soft\x18\x05 \x01(\fR\x04soft\"~\n" +
+	"\x04soft\x18\x05 \x01(\fR\x04soft\x12\x14\n" +
+	"\x05pairs\x18\x06 \x01(\x03R\x05pairs\"~\n" +
 	"\n" +
 	"LossOutput\x12\x14\n" +
 	"\x05value\x18\x01 \x01(\x01R\x05value\x12\x15\n" +
