@@ -8,6 +8,7 @@ import (
 	"github.com/deepclust/deepclust/encoders/identity"
 	"github.com/deepclust/deepclust/encoders/mlp"
 	"github.com/deepclust/deepclust/encoders/spectralnet"
+	"github.com/deepclust/deepclust/losses/contrastive"
 	"github.com/deepclust/deepclust/losses/reconstruction"
 	spectralloss "github.com/deepclust/deepclust/losses/spectral"
 	"github.com/deepclust/deepclust/losses/uniformity"
@@ -27,6 +28,7 @@ var factories = []plugins.Factory{
 	func() sdk.Describer { return reconstruction.New() },
 	func() sdk.Describer { return spectralloss.New() },
 	func() sdk.Describer { return uniformity.New() },
+	func() sdk.Describer { return contrastive.New() },
 }
 
 // Registry returns a registry holding every built-in plugin.
