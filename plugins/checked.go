@@ -131,7 +131,7 @@ func (c *caller) classify(ctx, cctx context.Context, err error) (error, bool) {
 	switch {
 	case ctx.Err() != nil:
 		return fmt.Errorf("call abandoned: %w", ctx.Err()), true
-	case cctx.Err() != nil:
+	case cctx.Err() != nil || pastDeadline(cctx):
 		return fmt.Errorf("no reply within %v (timeout); plugin stopped", c.timeout), true
 	case errors.As(err, &bad), errors.As(err, &malformed), errors.As(err, &panicked):
 		return err, true
@@ -150,6 +150,15 @@ func (c *caller) classify(ctx, cctx context.Context, err error) (error, bool) {
 		return errors.New(st.Message()), true
 	}
 	return errors.New(st.Message()), false
+}
+
+// pastDeadline reports whether ctx's deadline has passed, even if its
+// timer has not fired yet: a gRPC server enforces the deadline the client
+// sends, and on a loaded machine its reset of the stream can arrive before
+// the client's own timer runs.
+func pastDeadline(ctx context.Context) bool {
+	d, ok := ctx.Deadline()
+	return ok && !time.Now().Before(d)
 }
 
 // checkInput checks a tensor the host is about to send.
