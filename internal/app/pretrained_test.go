@@ -46,21 +46,29 @@ func runPretrained(t *testing.T, data string, set map[string]string) (string, er
 	return log.String(), err
 }
 
+// pretrainedSource writes n blob rows to a Parquet file in a fresh
+// directory and runs pretrainedConfig on them into dir/src, returning the
+// three paths.
+func pretrainedSource(t *testing.T, n int) (dir, data, src string) {
+	t.Helper()
+	dir = t.TempDir()
+	rec := blobsRecord(n)
+	defer rec.Release()
+	data = filepath.Join(dir, "blobs.parquet")
+	writeParquetFile(t, data, rec, int64(n))
+	src = filepath.Join(dir, "src")
+	if log, err := runPretrained(t, data, map[string]string{"out": src}); err != nil {
+		t.Fatalf("pretraining run: %v\n%s", err, log)
+	}
+	return dir, data, src
+}
+
 // TestPretrainedEncoderReplacesPretraining checks that train.pretrained
 // loads a run's encoder instead of pretraining: the embeddings of a run
 // that starts from it are the source run's, bit for bit, and so are its
 // clusters (same seed).
 func TestPretrainedEncoderReplacesPretraining(t *testing.T) {
-	dir := t.TempDir()
-	rec := blobsRecord(600)
-	defer rec.Release()
-	data := filepath.Join(dir, "blobs.parquet")
-	writeParquetFile(t, data, rec, 600)
-
-	src := filepath.Join(dir, "src")
-	if log, err := runPretrained(t, data, map[string]string{"out": src}); err != nil {
-		t.Fatalf("pretraining run: %v\n%s", err, log)
-	}
+	dir, data, src := pretrainedSource(t, 600)
 	for _, from := range []string{src, filepath.Join(src, ModelDir)} {
 		out := filepath.Join(dir, "from-"+filepath.Base(from))
 		log, err := runPretrained(t, data, map[string]string{"out": out, "train.pretrained": from})
@@ -96,15 +104,7 @@ func columnStrings(tbl arrow.Table, name string) []string {
 // TestPretrainedMismatchIsAnError checks that a pretrained model that does
 // not fit the run is refused with a message that names the difference.
 func TestPretrainedMismatchIsAnError(t *testing.T) {
-	dir := t.TempDir()
-	rec := blobsRecord(300)
-	defer rec.Release()
-	data := filepath.Join(dir, "blobs.parquet")
-	writeParquetFile(t, data, rec, 300)
-	src := filepath.Join(dir, "src")
-	if log, err := runPretrained(t, data, map[string]string{"out": src}); err != nil {
-		t.Fatalf("pretraining run: %v\n%s", err, log)
-	}
+	dir, data, src := pretrainedSource(t, 300)
 	identity := trainTiny(t, data, "f0,f1,f2,f3", 3, nil)
 	for _, tc := range []struct {
 		name string
