@@ -12,6 +12,10 @@ import (
 	"slices"
 	"time"
 
+	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/arrow/array"
+	"github.com/apache/arrow/go/v15/arrow/memory"
+
 	"github.com/deepclust/deepclust/internal/config"
 	"github.com/deepclust/deepclust/internal/dataset"
 	"github.com/deepclust/deepclust/internal/lake"
@@ -326,7 +330,15 @@ func predictStream(ctx context.Context, env Env, opt PredictOptions, p *predicto
 		defer f.Close()
 		sink = f
 	}
-	w, err := lake.NewWriter(sink, r.IDFields(), p.man.EmbeddingDim, wopt)
+	idFields := r.IDFields()
+	// The labels are copied to the output (as results.ColumnLabel) unless
+	// an id column already carries them, so a prediction can be scored or
+	// fed to the next stage of a chain like the in-memory output.
+	passLabels := first.Labels != nil && !slices.ContainsFunc(idFields, func(f arrow.Field) bool { return f.Name == results.ColumnLabel })
+	if passLabels {
+		idFields = append(idFields, arrow.Field{Name: results.ColumnLabel, Type: arrow.PrimitiveTypes.Int32, Nullable: true})
+	}
+	w, err := lake.NewWriter(sink, idFields, p.man.EmbeddingDim, wopt)
 	if err != nil {
 		return fmt.Errorf("writing predictions: %w", err)
 	}
@@ -334,7 +346,15 @@ func predictStream(ctx context.Context, env Env, opt PredictOptions, p *predicto
 	b, o := first, firstOut
 	for {
 		o.Rows, o.IDs = b.Rows, b.IDs
+		var labels arrow.Array
+		if passLabels {
+			labels = labelColumn(b.Labels, len(b.Rows))
+			o.IDs = append(slices.Clip(b.IDs), labels)
+		}
 		err := w.Write(o)
+		if labels != nil {
+			labels.Release()
+		}
 		if err == nil {
 			err = sc.add(o.Clusters, b.Labels)
 		}
@@ -372,6 +392,19 @@ func predictStream(ctx context.Context, env Env, opt PredictOptions, p *predicto
 	}
 	printPrediction(env.Stdout, m, opt.Out)
 	return nil
+}
+
+// labelColumn returns labels as an Arrow column of n rows, all null when
+// labels is nil (a later file without the label column).
+func labelColumn(labels []int32, n int) arrow.Array {
+	bld := array.NewInt32Builder(memory.DefaultAllocator)
+	defer bld.Release()
+	if labels == nil {
+		bld.AppendNulls(n)
+	} else {
+		bld.AppendValues(labels, nil)
+	}
+	return bld.NewArray()
 }
 
 // scorer gathers what the metrics need batch by batch: the largest

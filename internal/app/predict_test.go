@@ -174,8 +174,12 @@ func TestStreamedPredictMatchesTraining(t *testing.T) {
 		ids := column(tbl, "id", func(a arrow.Array) []int64 { return a.(*array.Int64).Int64Values() })
 		rows := column(tbl, "row", func(a arrow.Array) []int64 { return a.(*array.Int64).Int64Values() })
 		dist := column(tbl, "distance", func(a arrow.Array) []float32 { return a.(*array.Float32).Float32Values() })
+		labels := column(tbl, "label", func(a arrow.Array) []int32 { return a.(*array.Int32).Int32Values() })
 		if !slices.Equal(clusters, trained.Clusters) {
 			t.Fatalf("features %v: streamed clusters differ from the run's", features)
+		}
+		if trained.Truth == nil || !slices.Equal(labels, trained.Truth) {
+			t.Fatalf("features %v: the label column was not passed through", features)
 		}
 		names := tbl.Schema().Fields()
 		if names[1].Name != "name" || names[2].Name != "id" || tbl.NumRows() != 900 {

@@ -146,7 +146,10 @@ func writeParquet(path string, rec arrow.Record, mem memory.Allocator) error {
 	return nil
 }
 
-// ReadAssignments reads a file written by WriteAssignments.
+// ReadAssignments reads a file written by WriteAssignments, or by a
+// streamed run or predict: columns are found by name (row, cluster,
+// embedding and, when present, label), and other columns (ids, distance,
+// soft) are skipped.
 func ReadAssignments(path string) (*Assignments, error) {
 	return readAssignments(path, memory.DefaultAllocator)
 }
@@ -171,37 +174,57 @@ func decodeAssignments(path string, mem memory.Allocator) (*Assignments, error) 
 	}
 	defer tbl.Release()
 	schema := tbl.Schema()
-	if schema.NumFields() < 3 {
-		return nil, fmt.Errorf("schema %v is not an assignments schema", schema)
-	}
-	emb, ok := schema.Field(2).Type.(*arrow.FixedSizeListType)
-	if !ok {
-		return nil, fmt.Errorf("column %q has type %s, want fixed_size_list<float32>", schema.Field(2).Name, schema.Field(2).Type)
-	}
-	d := int(emb.Len())
-	want := assignmentsSchema(d, schema.NumFields() == 4)
-	for i, f := range want.Fields() {
-		if i >= schema.NumFields() || schema.Field(i).Name != f.Name || !arrow.TypeEqual(schema.Field(i).Type, f.Type) {
-			return nil, fmt.Errorf("schema %v, want %v", schema, want)
+	find := func(name string, required bool) (int, error) {
+		idx := schema.FieldIndices(name)
+		switch {
+		case len(idx) == 1:
+			return idx[0], nil
+		case len(idx) > 1:
+			return -1, fmt.Errorf("column %q appears %d times", name, len(idx))
+		case required:
+			return -1, fmt.Errorf("no %q column in schema %v", name, schema)
 		}
+		return -1, nil
 	}
-	if schema.NumFields() != want.NumFields() {
-		return nil, fmt.Errorf("schema %v, want %v", schema, want)
-	}
-	for i := range want.NumFields() {
-		for _, c := range tbl.Column(i).Data().Chunks() {
-			if c.NullN() > 0 {
-				return nil, fmt.Errorf("column %q has %d nulls", want.Field(i).Name, c.NullN())
+	cols := make(map[string]int)
+	for _, c := range []struct {
+		name     string
+		typ      arrow.DataType
+		required bool
+	}{
+		{ColumnRow, arrow.PrimitiveTypes.Int64, true},
+		{ColumnCluster, arrow.PrimitiveTypes.Int32, true},
+		{ColumnEmbedding, nil, true},
+		{ColumnLabel, arrow.PrimitiveTypes.Int32, false},
+	} {
+		i, err := find(c.name, c.required)
+		if err != nil {
+			return nil, err
+		}
+		if i < 0 {
+			continue
+		}
+		got := schema.Field(i).Type
+		if c.typ == nil {
+			emb, ok := got.(*arrow.FixedSizeListType)
+			if !ok || !arrow.TypeEqual(emb.Elem(), arrow.PrimitiveTypes.Float32) {
+				return nil, fmt.Errorf("column %q has type %s, want fixed_size_list<float32>", c.name, got)
+			}
+		} else if !arrow.TypeEqual(got, c.typ) {
+			return nil, fmt.Errorf("column %q has type %s, want %s", c.name, got, c.typ)
+		}
+		for _, chunk := range tbl.Column(i).Data().Chunks() {
+			if chunk.NullN() > 0 {
+				return nil, fmt.Errorf("column %q has %d nulls", c.name, chunk.NullN())
 			}
 		}
+		cols[c.name] = i
 	}
+	d := int(schema.Field(cols[ColumnEmbedding]).Type.(*arrow.FixedSizeListType).Len())
 	n := int(tbl.NumRows())
 	out := &Assignments{Rows: make([]int64, 0, n), Clusters: make([]int32, 0, n), Z: sdk.NewTensor(n, d)}
-	if want.NumFields() == 4 {
-		out.Truth = make([]int32, 0, n)
-	}
 	row := 0
-	for _, c := range tbl.Column(2).Data().Chunks() {
+	for _, c := range tbl.Column(cols[ColumnEmbedding]).Data().Chunks() {
 		l := c.(*array.FixedSizeList)
 		vals := l.ListValues().(*array.Float32).Float32Values()
 		for i := 0; i < l.Len(); i++ {
@@ -210,14 +233,15 @@ func decodeAssignments(path string, mem memory.Allocator) (*Assignments, error) 
 			row++
 		}
 	}
-	for _, c := range tbl.Column(0).Data().Chunks() {
+	for _, c := range tbl.Column(cols[ColumnRow]).Data().Chunks() {
 		out.Rows = append(out.Rows, c.(*array.Int64).Int64Values()...)
 	}
-	for _, c := range tbl.Column(1).Data().Chunks() {
+	for _, c := range tbl.Column(cols[ColumnCluster]).Data().Chunks() {
 		out.Clusters = append(out.Clusters, c.(*array.Int32).Int32Values()...)
 	}
-	if out.Truth != nil {
-		for _, c := range tbl.Column(3).Data().Chunks() {
+	if i, ok := cols[ColumnLabel]; ok {
+		out.Truth = make([]int32, 0, n)
+		for _, c := range tbl.Column(i).Data().Chunks() {
 			out.Truth = append(out.Truth, c.(*array.Int32).Int32Values()...)
 		}
 	}
