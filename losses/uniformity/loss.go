@@ -179,7 +179,9 @@ func objective(z, mu, prior []float64, dim int, alpha, lambda, sharp float64, re
 		logRatio := max(math.Log(m), logFloor) - math.Log(prior[j])
 		if reverse {
 			value -= prior[j] * logRatio
-			balanceGrad[j] = -prior[j] / max(m, math.SmallestNonzeroFloat64)
+			// The floor keeps −π_j/r̄_j finite for a cluster no row reaches
+			// (r̄_j = 0), so its zero r_ij give zero, not NaN, gradients.
+			balanceGrad[j] = -prior[j] / max(m, 1e-300)
 		} else {
 			value += m * logRatio
 			balanceGrad[j] = logRatio

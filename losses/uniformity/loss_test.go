@@ -349,3 +349,18 @@ func TestBadInput(t *testing.T) {
 		}
 	}
 }
+
+// TestUnreachedClusterStaysFinite: a centroid 1e200 away from every row
+// gets q_ij = 0 and, reversed and sharpened, r̄_j = 0; the loss is large but
+// the gradients must stay finite (0, not NaN, for the unreached cluster).
+func TestUnreachedClusterStaysFinite(t *testing.T) {
+	z := []float64{0, 1, 2}
+	mu := []float64{0.5, 1e200}
+	gz, gmu := make([]float64, 3), make([]float64, 2)
+	objective(z, mu, []float64{0.5, 0.5}, 1, 1, 0.5, 10, true, gz, gmu)
+	for i, g := range append(gz, gmu...) {
+		if math.IsNaN(g) || math.IsInf(g, 0) {
+			t.Fatalf("gradient %d is %v", i, g)
+		}
+	}
+}
