@@ -29,7 +29,7 @@ func ChooseColumns(schema *arrow.Schema, features []string, label string) (Colum
 	if labelName == "" {
 		labelName = DefaultLabelColumn
 	}
-	labelIdx, err := columnIndex(schema, labelName)
+	labelIdx, err := ColumnIndex(schema, labelName)
 	if err != nil {
 		return Columns{}, err
 	}
@@ -136,8 +136,9 @@ func (r *rowReader) miss(i int, what string) error {
 	return nil
 }
 
-// columnIndex returns the index of the column called name, or -1.
-func columnIndex(schema *arrow.Schema, name string) (int, error) {
+// ColumnIndex returns the index of the column called name, or -1 when
+// there is none; a name that appears more than once is an error.
+func ColumnIndex(schema *arrow.Schema, name string) (int, error) {
 	switch idx := schema.FieldIndices(name); len(idx) {
 	case 0:
 		return -1, nil
@@ -162,7 +163,7 @@ func featureColumns(schema *arrow.Schema, names []string, labelIdx int) ([]int, 
 	if len(names) > 0 {
 		cols := make([]int, len(names))
 		for i, name := range names {
-			idx, err := columnIndex(schema, name)
+			idx, err := ColumnIndex(schema, name)
 			switch {
 			case err != nil:
 				return nil, err

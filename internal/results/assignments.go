@@ -13,6 +13,7 @@ import (
 	"github.com/apache/arrow/go/v15/parquet/compress"
 	"github.com/apache/arrow/go/v15/parquet/pqarrow"
 
+	"github.com/deepclust/deepclust/internal/dataset"
 	"github.com/deepclust/deepclust/sdk"
 )
 
@@ -174,18 +175,6 @@ func decodeAssignments(path string, mem memory.Allocator) (*Assignments, error) 
 	}
 	defer tbl.Release()
 	schema := tbl.Schema()
-	find := func(name string, required bool) (int, error) {
-		idx := schema.FieldIndices(name)
-		switch {
-		case len(idx) == 1:
-			return idx[0], nil
-		case len(idx) > 1:
-			return -1, fmt.Errorf("column %q appears %d times", name, len(idx))
-		case required:
-			return -1, fmt.Errorf("no %q column in schema %v", name, schema)
-		}
-		return -1, nil
-	}
 	cols := make(map[string]int)
 	for _, c := range []struct {
 		name     string
@@ -197,11 +186,13 @@ func decodeAssignments(path string, mem memory.Allocator) (*Assignments, error) 
 		{ColumnEmbedding, nil, true},
 		{ColumnLabel, arrow.PrimitiveTypes.Int32, false},
 	} {
-		i, err := find(c.name, c.required)
-		if err != nil {
+		i, err := dataset.ColumnIndex(schema, c.name)
+		switch {
+		case err != nil:
 			return nil, err
-		}
-		if i < 0 {
+		case i < 0 && c.required:
+			return nil, fmt.Errorf("no %q column in schema %v", c.name, schema)
+		case i < 0:
 			continue
 		}
 		got := schema.Field(i).Type
