@@ -133,7 +133,6 @@ func Train(ctx context.Context, m Model, src Source, s Schedule, seed uint64, p 
 		return nil, fmt.Errorf("cluster init: clusterer Fit: %w", err)
 	}
 	t.report.Seconds[StageClusterInit] = time.Since(begin).Seconds()
-	t.report.K = countClusters(a.Labels)
 	if err := t.record(0, 0, a.Labels, nil, 0, 0, 1); err != nil {
 		return nil, err
 	}
@@ -449,9 +448,11 @@ func (t *trainer) step(ctx context.Context, x sdk.Tensor, idx []int64, pairs int
 }
 
 // record appends a history entry for an update at the given epoch and
-// training step.
+// training step. The report's K is the most clusters any update has had,
+// so a cluster that empties later keeps its place in the sizes, with 0.
 func (t *trainer) record(epoch, step int, labels []int32, losses map[string]float64, loss, lossC, change float64) error {
-	e := Epoch{Epoch: epoch, Step: step, Loss: loss, ClusterLoss: lossC, Losses: losses, LabelChange: change, ClusterSizes: clusterSizes(labels)}
+	t.report.K = max(t.report.K, countClusters(labels))
+	e := Epoch{Epoch: epoch, Step: step, Loss: loss, ClusterLoss: lossC, Losses: losses, LabelChange: change, ClusterSizes: clusterSizes(labels, t.report.K)}
 	if truth := t.src.Truth(); truth != nil {
 		s, err := Score(truth, labels)
 		if err != nil {
@@ -554,8 +555,9 @@ func labelChange(prev, cur []int32) float64 {
 	return float64(changed) / float64(len(cur))
 }
 
-func clusterSizes(labels []int32) []int {
-	sizes := make([]int, countClusters(labels))
+// clusterSizes counts the rows of each cluster, over at least k clusters.
+func clusterSizes(labels []int32, k int) []int {
+	sizes := make([]int, max(k, countClusters(labels)))
 	for _, l := range labels {
 		sizes[l]++
 	}

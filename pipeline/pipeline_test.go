@@ -361,3 +361,33 @@ func TestTrainOnAStream(t *testing.T) {
 		t.Fatalf("uniform sampler on a stream: %v", err)
 	}
 }
+
+// TestEmptiedClusterKeepsItsPlace: the clusterer starts with three
+// clusters (labels i mod 3) and after its first update puts nobody in the
+// last one (labels i mod 2). The report keeps k = 3, and the later history
+// entries show the emptied cluster with size 0 rather than dropping it.
+func TestEmptiedClusterKeepsItsPlace(t *testing.T) {
+	labels := func(update, n int) []int32 {
+		l := make([]int32, n)
+		for i := range l {
+			if update == 0 {
+				l[i] = int32(i % 3)
+			} else {
+				l[i] = int32(i % 2)
+			}
+		}
+		return l
+	}
+	m := Model{Encoder: &fakeEncoder{}, Clusterer: &fakeClusterer{labels: labels}}
+	res, err := Train(context.Background(), m, rampData(6), Schedule{BatchSize: 6, Epochs: 2, UpdateInterval: 1}, 1, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Report.K != 3 {
+		t.Errorf("k = %d, want 3", res.Report.K)
+	}
+	h := res.Report.History
+	if len(h) < 2 || !slices.Equal(h[0].ClusterSizes, []int{2, 2, 2}) || !slices.Equal(h[len(h)-1].ClusterSizes, []int{3, 3, 0}) {
+		t.Errorf("history sizes %v … %v, want [2 2 2] … [3 3 0]", h[0].ClusterSizes, h[len(h)-1].ClusterSizes)
+	}
+}
