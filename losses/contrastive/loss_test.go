@@ -95,6 +95,52 @@ func TestValueByHand(t *testing.T) {
 	}
 }
 
+// TestUMAPValueByHand works kind umap out by hand with a = b = 1, so that
+// φ(d) = 1/(1 + d²), ℓ₊ = log(1 + d²), ℓ₋ = log(1 + d²) − log(d²(1+ε) + ε)
+// (doc.go; ε = 1e-4 as parametric UMAP's clip). Batch: h = 2, 1-D rows
+// a0 = 0, a1 = 3, b0 = 1, b1 = 1, one negative per anchor:
+//
+//	positives (a0, b0) d² = 1, (a1, b1) d² = 4; negatives (a0, b1) d² = 1, (a1, b0) d² = 4
+//	L = (1/4)[log 2 + log 5 + log 2 − log(1 + 2ε) + log 5 − log(4 + 5ε)]
+//	w = 2·dℓ/d(d²):  w₊(1) = 1, w₊(4) = 2/5, w₋(1) = 2(1/2 − (1+ε)/(1+2ε)), w₋(4) = 2(1/5 − (1+ε)/(4+5ε))
+//	∂L/∂a0 = (1/4)(w₊(1) + w₋(1))·(0 − 1),  ∂L/∂a1 = (1/4)(w₊(4) + w₋(4))·(3 − 1)
+//	∂L/∂b0 = −(1/4)(w₊(1)·(0 − 1) + w₋(4)·(3 − 1)),  ∂L/∂b1 = −(1/4)(w₊(4)·(3 − 1) + w₋(1)·(0 − 1))
+//
+// A pair at distance 0 adds −log ε to L as a negative and 0 as a positive,
+// with no gradient. Tolerance 1e-15 on L, 1e-7 on the float32 gradients.
+func TestUMAPValueByHand(t *testing.T) {
+	const eps = 1e-4
+	wp1, wp4 := 1.0, 2.0/5
+	wn1, wn4 := 2*(0.5-(1+eps)/(1+2*eps)), 2*(0.2-(1+eps)/(4+5*eps))
+	cases := []struct {
+		z     sdk.Tensor
+		want  float64
+		wantG []float64
+	}{
+		{tensor(4, 1, 0, 3, 1, 1),
+			(math.Log(2) + math.Log(5) + math.Log(2) - math.Log(1+2*eps) + math.Log(5) - math.Log(4+5*eps)) / 4,
+			[]float64{-(wp1 + wn1) / 4, 2 * (wp4 + wn4) / 4, -(-wp1 + 2*wn4) / 4, -(2*wp4 - wn1) / 4}},
+		// a0 = b0 = b1 = 0, a1 = 1: positive (a0, b0) at 0, negative (a0, b1) at 0.
+		{tensor(4, 1, 0, 1, 0, 0),
+			(0 + math.Log(2) - math.Log(eps) + math.Log(2) - math.Log(1+2*eps)) / 4,
+			[]float64{0, (1 + wn1) / 4, -wn1 / 4, -1.0 / 4}},
+	}
+	for i, tc := range cases {
+		out, err := configured(t, map[string]any{"kind": "umap", "a": 1.0, "b": 1.0}).Eval(context.Background(), sdk.LossInput{Z: tc.z, Pairs: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if math.Abs(out.Value-tc.want) > 1e-15 {
+			t.Errorf("batch %d: L = %v, want %v (tolerance 1e-15)", i, out.Value, tc.want)
+		}
+		for j, g := range tc.wantG {
+			if math.Abs(float64(out.GradZ.Data[j])-g) > 1e-7 {
+				t.Errorf("batch %d: ∂L/∂z[%d] = %v, want %v (tolerance 1e-7)", i, j, out.GradZ.Data[j], g)
+			}
+		}
+	}
+}
+
 // randomBatch returns n × dim values from N(0, 1), rounded to float32 so
 // that Eval sees exactly the same numbers.
 func randomBatch(rng *rand.Rand, n, dim int) []float64 {
@@ -107,8 +153,9 @@ func randomBatch(rng *rand.Rand, n, dim int) []float64 {
 
 // TestGradientsFiniteDifferences compares ∂L/∂z of objective with float64
 // central differences (step 1e-6) on random z (10 × 3: h = 4 pairs and two
-// unused rows) for margin 2.5 with 1, 3 and 7 (clamped to 3) negatives per
-// anchor. The test requires negatives both inside and outside the margin,
+// unused rows): kind hadsell with margin 2.5 and 1, 3 and 7 (clamped to 3)
+// negatives per anchor, with a positive margin, and kind umap with the
+// default (a, b) and umap-learn's fit for min_dist 0. The test requires negatives both inside and outside the margin,
 // none within 1e-3 of it (the kink). Tolerance: 1e-8 + 1e-6·|analytic|;
 // the unused rows' gradient must be exactly 0. Eval must return the same
 // value and objective's gradient rounded to float32, bit for bit.
@@ -144,12 +191,20 @@ func TestGradientsFiniteDifferences(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		negatives int
-		pm        float64
-	}{{1, 0}, {3, 0}, {7, 0}, {3, 0.5}} {
-		negatives, pm := tc.negatives, tc.pm
+		raw       map[string]any
+		k         pairLoss
+	}{
+		{1, nil, hadsell{margin, 0}},
+		{3, nil, hadsell{margin, 0}},
+		{7, nil, hadsell{margin, 0}},
+		{3, map[string]any{"positive_margin": 0.5}, hadsell{margin, 0.5}},
+		{3, map[string]any{"kind": "umap"}, umap{1.577, 0.895}},
+		{7, map[string]any{"kind": "umap", "a": 1.929, "b": 0.7915}, umap{1.929, 0.7915}},
+	} {
+		negatives, k := tc.negatives, tc.k
 		shifts := min(negatives, h-1)
 		grad := make([]float64, n*dim)
-		value := objective(z, dim, h, shifts, margin, pm, grad)
+		value := objective(z, dim, h, shifts, k, grad)
 		for i := 2 * h * dim; i < n*dim; i++ {
 			if grad[i] != 0 {
 				t.Errorf("negatives %d: unused row %d has gradient %v", negatives, i/dim, grad[i])
@@ -158,16 +213,20 @@ func TestGradientsFiniteDifferences(t *testing.T) {
 		for i := range z {
 			orig := z[i]
 			z[i] = orig + step
-			up := objective(z, dim, h, shifts, margin, pm, nil)
+			up := objective(z, dim, h, shifts, k, nil)
 			z[i] = orig - step
-			down := objective(z, dim, h, shifts, margin, pm, nil)
+			down := objective(z, dim, h, shifts, k, nil)
 			z[i] = orig
 			fd := (up - down) / (2 * step)
 			if math.Abs(fd-grad[i]) > 1e-8+1e-6*math.Abs(grad[i]) {
-				t.Errorf("negatives %d: ∂L/∂z[%d]: analytic %v, finite difference %v", negatives, i, grad[i], fd)
+				t.Errorf("%+v, negatives %d: ∂L/∂z[%d]: analytic %v, finite difference %v", k, negatives, i, grad[i], fd)
 			}
 		}
-		out, err := configured(t, map[string]any{"margin": margin, "negatives": negatives, "positive_margin": pm}).Eval(context.Background(), sdk.LossInput{Z: zt, Pairs: h})
+		raw := map[string]any{"margin": margin, "negatives": negatives}
+		for key, v := range tc.raw {
+			raw[key] = v
+		}
+		out, err := configured(t, raw).Eval(context.Background(), sdk.LossInput{Z: zt, Pairs: h})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -265,6 +324,10 @@ func TestBadInput(t *testing.T) {
 		{map[string]any{"positive_margin": -0.5}, `"positive_margin" is -0.5`},
 		{map[string]any{"negatives": 1.5}, `"negatives"`},
 		{map[string]any{"beta": 1.0}, `unknown config key "beta"`},
+		{map[string]any{"kind": "triplet"}, `"kind"`},
+		{map[string]any{"kind": "umap", "a": 0.0}, `"a" is 0`},
+		{map[string]any{"kind": "umap", "b": 0.5}, `"b" is 0.5`},
+		{map[string]any{"kind": "umap", "b": math.NaN()}, `"b" is NaN`},
 	} {
 		if err := New().Configure(ctx, sdk.Setup{Config: tc.raw}); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("config %v: error %v, want one containing %q", tc.raw, err, tc.want)
