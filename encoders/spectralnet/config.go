@@ -2,6 +2,7 @@ package spectralnet
 
 import (
 	"fmt"
+	"math"
 	"slices"
 
 	"github.com/deepclust/deepclust/internal/nn"
@@ -9,7 +10,7 @@ import (
 )
 
 // Version is the plugin version reported by Describe.
-const Version = "0.1.0"
+const Version = "0.2.0"
 
 // The gradients through the orthonormalisation (config key "ortho_grad").
 const (
@@ -39,6 +40,7 @@ var description = sdk.Description{
 		{Name: "output", Type: sdk.TypeString, Default: OutputTanh, Enum: []string{OutputTanh, OutputLinear}, Doc: "activation of the k-wide layer before the orthonormalisation (tanh in the authors' code)"},
 		{Name: "ortho_grad", Type: sdk.TypeString, Default: GradFull, Enum: []string{GradFixed, GradFull},
 			Doc: "gradient through the orthonormalisation: fixed = M held fixed as a linear layer's weights (the paper's description); full = also through M's dependence on the batch (what the authors' TensorFlow graph differentiates; removes the drift towards collapse)"},
+		{Name: "ortho_epsilon", Type: sdk.TypeFloat, Default: 1e-7, Doc: "ε ≥ 0 added to the diagonal of ỸᵀỸ before its Cholesky factorisation (the authors' orthonorm_op adds 1e-7), so a batch whose k outputs are linearly dependent still trains; 0 = none, and such a batch is an error"},
 		{Name: "init", Type: sdk.TypeString, Default: "glorot", Enum: []string{"glorot", "he"}, Doc: "weight init: glorot = U(±sqrt(6/(in+out))) (Keras default, as in the authors' code), he = U(±sqrt(6/in)); biases start at 0"},
 	}, nn.OptimizerFields()),
 }
@@ -49,7 +51,7 @@ var description = sdk.Description{
 func netConfig(c sdk.Config) sdk.Config {
 	out := sdk.Config{"embedding": c.Int("k"), "output": "linear", "noise": 0.0}
 	for _, f := range description.Fields {
-		if f.Name != "k" && f.Name != "output" && f.Name != "ortho_grad" {
+		if f.Name != "k" && f.Name != "output" && f.Name != "ortho_grad" && f.Name != "ortho_epsilon" {
 			out[f.Name] = c[f.Name]
 		}
 	}
@@ -65,6 +67,9 @@ func parseConfig(raw sdk.Config) (sdk.Config, error) {
 	}
 	if k := c.Int("k"); k < 1 {
 		return nil, fmt.Errorf("encoder \"spectralnet\": config key \"k\" is %d, want ≥ 1", k)
+	}
+	if eps := c.Float("ortho_epsilon"); !(eps >= 0) || math.IsInf(eps, 0) {
+		return nil, fmt.Errorf("encoder \"spectralnet\": config key \"ortho_epsilon\" is %v, want a finite number ≥ 0", eps)
 	}
 	return c, nil
 }

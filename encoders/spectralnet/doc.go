@@ -9,9 +9,11 @@
 // paper) → k, then the output activation (tanh, as in the authors' code),
 // giving Ỹ (m×k for a batch of m), then the orthonormalisation layer
 //
-//	Y = Ỹ·M,   M = √m·L⁻ᵀ,   L·Lᵀ = ỸᵀỸ (Cholesky, float64),
+//	Y = Ỹ·M,   M = √m·L⁻ᵀ,   L·Lᵀ = ỸᵀỸ + εI (Cholesky, float64),
 //
-// so that YᵀY = m·I on every training batch. A training Forward computes M
+// so that YᵀY = m·I on every training batch (up to the ridge ε,
+// ortho_epsilon, 1e-7 by default as in the authors' orthonorm_op, which
+// keeps a batch whose k outputs are linearly dependent factorisable). A training Forward computes M
 // from its own batch and keeps it; evaluation Forwards (new points) use the
 // M of the last training batch, the paper's way of embedding new points
 // (the identity before any training).

@@ -38,9 +38,11 @@ type trainCache struct {
 	adj    []float32 // full: Ȳ − (1/m)·Y·sym(ȲᵀY), m×k
 	yty    []float32 // full: sym(ȲᵀY), k×k
 	yShape []int
-	gram   *mat.SymDense
-	chol   mat.Cholesky
-	lower  mat.TriDense
+	// epsilon is added to the diagonal of ỸᵀỸ before the factorisation.
+	epsilon float64
+	gram    *mat.SymDense
+	chol    mat.Cholesky
+	lower   mat.TriDense
 }
 
 // New returns an unconfigured SpectralNet encoder.
@@ -65,6 +67,7 @@ func (e *Encoder) Configure(ctx context.Context, s sdk.Setup) error {
 	}
 	k := c.Int("k")
 	*e = Encoder{k: k, tanh: c.String("output") == OutputTanh, full: c.String("ortho_grad") == GradFull, net: net}
+	e.train.epsilon = c.Float("ortho_epsilon")
 	e.setOrtho(identity(k))
 	return nil
 }
@@ -155,7 +158,7 @@ func (e *Encoder) forwardTrain(ctx context.Context, x sdk.Tensor) (sdk.Forward, 
 }
 
 // orthonormaliser returns M = √m·L⁻ᵀ (k×k, row-major) for the m×k batch
-// a, where L is the Cholesky factor of aᵀa, accumulated in float64.
+// a, where L is the Cholesky factor of aᵀa + εI, accumulated in float64.
 func (t *trainCache) orthonormaliser(a []float32, m, k int) ([]float64, error) {
 	if t.gram == nil || t.gram.SymmetricDim() != k {
 		t.gram = mat.NewSymDense(k, nil)
@@ -167,11 +170,14 @@ func (t *trainCache) orthonormaliser(a []float32, m, k int) ([]float64, error) {
 			for r := range m {
 				s += float64(a[r*k+i]) * float64(a[r*k+j])
 			}
+			if i == j {
+				s += t.epsilon
+			}
 			t.gram.SetSym(i, j, s)
 		}
 	}
 	if !t.chol.Factorize(t.gram) {
-		return nil, fmt.Errorf("encoder \"spectralnet\": the batch output ỸᵀỸ (%d rows, k = %d) is not positive definite: its columns are linearly dependent", m, k)
+		return nil, fmt.Errorf("encoder \"spectralnet\": the batch output ỸᵀỸ (%d rows, k = %d) is not positive definite: its columns are linearly dependent (ortho_epsilon %g)", m, k, t.epsilon)
 	}
 	t.chol.LTo(&t.lower)
 	var inv mat.TriDense

@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/deepclust/deepclust/sdk"
@@ -279,7 +280,7 @@ func TestDeterministicForSeed(t *testing.T) {
 }
 
 func TestErrors(t *testing.T) {
-	for _, raw := range []sdk.Config{{"k": 0}, {"hidden": []int{0}}, {"output": "sigmoid"}, {"lr": -1.0}} {
+	for _, raw := range []sdk.Config{{"k": 0}, {"hidden": []int{0}}, {"output": "sigmoid"}, {"lr": -1.0}, {"ortho_epsilon": -1e-7}, {"ortho_epsilon": math.Inf(1)}} {
 		if err := New().Configure(ctx, sdk.Setup{Config: raw, InputShape: []int{4}}); err == nil {
 			t.Errorf("Configure(%v) succeeded", raw)
 		}
@@ -301,10 +302,37 @@ func TestErrors(t *testing.T) {
 	if err := e.Backward(ctx, sdk.BackwardRequest{GradZ: randTensor(rng, 4, 3)}); err == nil {
 		t.Error("Backward with a wrongly shaped GradZ succeeded")
 	}
-	if _, err := e.Forward(ctx, sdk.NewTensor(5, 4), true); err == nil {
-		t.Error("training Forward on identical rows (rank-deficient output) succeeded")
-	}
 	if d, err := e.EmbeddingDim(ctx); d != 3 || err != nil {
 		t.Errorf("EmbeddingDim = %d, %v", d, err)
+	}
+}
+
+// TestRankDeficientBatch: a batch of identical rows gives k linearly
+// dependent outputs, so ỸᵀỸ has rank 1. With ortho_epsilon 0 that is an
+// error naming it; with the default 1e-7 (the authors' orthonorm_op) the
+// batch trains and Y stays finite.
+func TestRankDeficientBatch(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	x := sdk.NewTensor(5, 4)
+	row := randTensor(rng, 1, 4)
+	for i := range 5 {
+		copy(x.Data[i*4:], row.Data)
+	}
+	exact := newEncoder(t, sdk.Config{"k": 3, "hidden": []int{8}, "ortho_epsilon": 0.0}, []int{4}, 1)
+	if _, err := exact.Forward(ctx, x, true); err == nil || !strings.Contains(err.Error(), "linearly dependent") {
+		t.Errorf("ortho_epsilon 0, identical rows: %v, want an error saying the columns are linearly dependent", err)
+	}
+	ridge := newEncoder(t, sdk.Config{"k": 3, "hidden": []int{8}}, []int{4}, 1)
+	f, err := ridge.Forward(ctx, x, true)
+	if err != nil {
+		t.Fatalf("default ortho_epsilon, identical rows: %v", err)
+	}
+	for i, v := range f.Z.Data {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			t.Fatalf("Y[%d] = %v", i, v)
+		}
+	}
+	if err := ridge.Backward(ctx, sdk.BackwardRequest{GradZ: randTensor(rng, 5, 3), LearningRate: 0.01}); err != nil {
+		t.Fatal(err)
 	}
 }
