@@ -26,7 +26,7 @@ var description = sdk.Description{
 		{Name: "margin", Type: sdk.TypeFloat, Default: 1.0, Doc: "margin m > 0: negative pairs closer than m are pushed apart"},
 		{Name: "positive_margin", Type: sdk.TypeFloat, Default: 0.0, Doc: "margin m_p ≥ 0 of the positive pairs: neighbours closer than m_p are not pulled closer, max(d − m_p, 0)² (SpectralNet's code uses 0.2; 0 is Hadsell et al.'s d²)"},
 		{Name: "a", Type: sdk.TypeFloat, Default: 1.577, Doc: "kind umap: a > 0 of the similarity φ(d) = 1/(1 + a·d^2b); the default is umap-learn's fit for min_dist 0.1, spread 1"},
-		{Name: "b", Type: sdk.TypeFloat, Default: 0.895, Doc: "kind umap: b in (0.5, 1] of φ(d) = 1/(1 + a·d^2b); the default is umap-learn's fit for min_dist 0.1, spread 1"},
+		{Name: "b", Type: sdk.TypeFloat, Default: 0.895, Doc: "kind umap: b > 0.5 of φ(d) = 1/(1 + a·d^2b); the default is umap-learn's fit for min_dist 0.1, spread 1"},
 		{Name: "negatives", Type: sdk.TypeInt, Default: 1, Doc: "negative pairs per anchor ≥ 0 (at most pairs − 1 are used): anchor i against the neighbours of anchors i+1 … i+negatives (mod pairs); 0 = positives only, which alone collapses the embeddings"},
 	},
 }
