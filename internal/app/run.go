@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/apache/arrow/go/v15/arrow"
+
 	"github.com/deepclust/deepclust/internal/config"
 	"github.com/deepclust/deepclust/internal/dataset"
 	"github.com/deepclust/deepclust/internal/lake"
@@ -166,8 +168,8 @@ func openInput(ctx context.Context, d config.DataSpec) (pipeline.Source, string,
 }
 
 // writeAssignments writes the run's assignments file: in memory, or for a
-// streamed run through the streaming writer in row groups (without the
-// label column, which the input holds).
+// streamed run through the streaming writer in row groups, with the label
+// column (results.ColumnLabel) when the input has labels, as in memory.
 func writeAssignments(path string, res *pipeline.Result, truth []int32, streamed bool) error {
 	if !streamed {
 		return results.WriteAssignments(path, res.Labels, res.Z, truth)
@@ -177,7 +179,11 @@ func writeAssignments(path string, res *pipeline.Result, truth []int32, streamed
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	defer f.Close()
-	w, err := lake.NewWriter(f, nil, res.Z.Cols(), lake.WriterOptions{})
+	var ids []arrow.Field
+	if truth != nil {
+		ids = []arrow.Field{{Name: results.ColumnLabel, Type: arrow.PrimitiveTypes.Int32, Nullable: true}}
+	}
+	w, err := lake.NewWriter(f, ids, res.Z.Cols(), lake.WriterOptions{})
 	if err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
@@ -190,8 +196,15 @@ func writeAssignments(path string, res *pipeline.Result, truth []int32, streamed
 		for r := lo; r < hi; r++ {
 			rows = append(rows, int64(r))
 		}
-		z := sdk.Tensor{Shape: []int{hi - lo, d}, Data: res.Z.Data[lo*d : hi*d]}
-		if err := w.Write(lake.Output{Rows: rows, Clusters: res.Labels[lo:hi], Z: z}); err != nil {
+		out := lake.Output{Rows: rows, Clusters: res.Labels[lo:hi], Z: sdk.Tensor{Shape: []int{hi - lo, d}, Data: res.Z.Data[lo*d : hi*d]}}
+		if truth != nil {
+			out.IDs = []arrow.Array{labelColumn(truth[lo:hi], hi-lo)}
+		}
+		err := w.Write(out)
+		for _, a := range out.IDs {
+			a.Release()
+		}
+		if err != nil {
 			return fmt.Errorf("writing %s: %w", path, err)
 		}
 	}

@@ -22,7 +22,8 @@ import (
 // TestStreamedTraining trains an MLP autoencoder with k-means (DCN) on a
 // Parquet file read in passes (data.stream) with a shuffle buffer smaller
 // than the file: the three separated blobs are found (ACC 1), every row is
-// assigned, and predict on the same file reproduces the clusters.
+// assigned with its label, and predict on the same file reproduces the
+// clusters.
 func TestStreamedTraining(t *testing.T) {
 	dir := t.TempDir()
 	data := filepath.Join(dir, "blobs.parquet")
@@ -63,6 +64,15 @@ func TestStreamedTraining(t *testing.T) {
 	}
 	if !slices.Equal(trained.Clusters, predicted.Clusters) || len(trained.Clusters) != 900 {
 		t.Fatal("predict on the training file disagrees with the streamed run's assignments")
+	}
+	// The streamed run writes the label column too (the blobs' labels are
+	// i mod 3), as an in-memory run and predict do.
+	want := make([]int32, 900)
+	for i := range want {
+		want[i] = int32(i % 3)
+	}
+	if !slices.Equal(trained.Truth, want) || !slices.Equal(predicted.Truth, want) {
+		t.Fatalf("label columns: run %v…, predict %v…, want i mod 3", trained.Truth[:min(6, len(trained.Truth))], predicted.Truth[:min(6, len(predicted.Truth))])
 	}
 }
 
