@@ -555,9 +555,10 @@ func labelChange(prev, cur []int32) float64 {
 	return float64(changed) / float64(len(cur))
 }
 
-// clusterSizes counts the rows of each cluster, over at least k clusters.
+// clusterSizes counts the rows of each of the k clusters; every label must
+// be below k.
 func clusterSizes(labels []int32, k int) []int {
-	sizes := make([]int, max(k, countClusters(labels)))
+	sizes := make([]int, k)
 	for _, l := range labels {
 		sizes[l]++
 	}

@@ -336,7 +336,7 @@ func predictStream(ctx context.Context, env Env, opt PredictOptions, p *predicto
 	// fed to the next stage of a chain like the in-memory output.
 	passLabels := first.Labels != nil && !slices.ContainsFunc(idFields, func(f arrow.Field) bool { return f.Name == results.ColumnLabel })
 	if passLabels {
-		idFields = append(idFields, arrow.Field{Name: results.ColumnLabel, Type: arrow.PrimitiveTypes.Int32, Nullable: true})
+		idFields = append(idFields, labelField)
 	}
 	w, err := lake.NewWriter(sink, idFields, p.man.EmbeddingDim, wopt)
 	if err != nil {
@@ -393,6 +393,10 @@ func predictStream(ctx context.Context, env Env, opt PredictOptions, p *predicto
 	printPrediction(env.Stdout, m, opt.Out)
 	return nil
 }
+
+// labelField is the label column copied into an output written by the
+// streaming writer; labelColumn builds its values.
+var labelField = arrow.Field{Name: results.ColumnLabel, Type: arrow.PrimitiveTypes.Int32, Nullable: true}
 
 // labelColumn returns labels as an Arrow column of n rows, all null when
 // labels is nil (a later file without the label column).

@@ -181,7 +181,7 @@ func writeAssignments(path string, res *pipeline.Result, truth []int32, streamed
 	defer f.Close()
 	var ids []arrow.Field
 	if truth != nil {
-		ids = []arrow.Field{{Name: results.ColumnLabel, Type: arrow.PrimitiveTypes.Int32, Nullable: true}}
+		ids = []arrow.Field{labelField}
 	}
 	w, err := lake.NewWriter(f, ids, res.Z.Cols(), lake.WriterOptions{})
 	if err != nil {
