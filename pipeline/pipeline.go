@@ -104,31 +104,60 @@ type trainer struct {
 }
 
 // Train runs pretraining, cluster init and joint training on the samples
-// of src: a Data in memory, or a stream.
+// of src: a Data in memory, or a stream. With no clusterer in m it only
+// pretrains and embeds: the Result then has embeddings and no labels, as
+// an intermediate stage of a multi-stage pipeline gives.
 func Train(ctx context.Context, m Model, src Source, s Schedule, seed uint64, p Progress) (*Result, error) {
 	if err := checkInput(m, src, s); err != nil {
 		return nil, err
 	}
-	if p == nil {
-		p = NoProgress{}
-	}
-	t := &trainer{
-		m: m, src: src, s: s, progress: p,
-		rng:    rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15)),
-		report: &Report{N: src.Rows(), Seconds: map[string]float64{}, Stop: "none"},
-	}
+	t := newTrainer(m, src, s, seed, p)
 	start := time.Now()
 	if err := t.pretrain(ctx); err != nil {
 		return nil, err
 	}
-
-	begin := time.Now()
-	p.Start(StageClusterInit, 1)
 	z, err := EmbedSource(ctx, m.Encoder, src, embedBatch(s))
 	if err != nil {
-		return nil, fmt.Errorf("cluster init: %w", err)
+		return nil, fmt.Errorf("embedding the samples: %w", err)
 	}
-	a, err := m.Clusterer.Fit(ctx, z)
+	return t.cluster(ctx, z, start)
+}
+
+// Cluster runs cluster init and joint training from embeddings z that m's
+// encoder already gives for src, for instance those of a cached stage: it
+// skips pretraining, and gives the same result as Train when the schedule
+// has no joint training (Epochs 0), since pretraining draws nothing that
+// cluster init uses.
+func Cluster(ctx context.Context, m Model, src Source, z sdk.Tensor, s Schedule, seed uint64, p Progress) (*Result, error) {
+	if err := checkInput(m, src, s); err != nil {
+		return nil, err
+	}
+	if z.Rows() != src.Rows() {
+		return nil, fmt.Errorf("%d embeddings for %d samples", z.Rows(), src.Rows())
+	}
+	return newTrainer(m, src, s, seed, p).cluster(ctx, z, time.Now())
+}
+
+func newTrainer(m Model, src Source, s Schedule, seed uint64, p Progress) *trainer {
+	if p == nil {
+		p = NoProgress{}
+	}
+	return &trainer{
+		m: m, src: src, s: s, progress: p,
+		rng:    rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15)),
+		report: &Report{N: src.Rows(), Seconds: map[string]float64{}, Stop: "none"},
+	}
+}
+
+// cluster runs cluster init and joint training from the embeddings z of
+// every sample; start is when the run began, for the total time.
+func (t *trainer) cluster(ctx context.Context, z sdk.Tensor, start time.Time) (*Result, error) {
+	if t.m.Clusterer == nil {
+		return t.result(nil, z, start), nil
+	}
+	begin := time.Now()
+	t.progress.Start(StageClusterInit, 1)
+	a, err := t.m.Clusterer.Fit(ctx, z)
 	if err != nil {
 		return nil, fmt.Errorf("cluster init: clusterer Fit: %w", err)
 	}
@@ -136,37 +165,44 @@ func Train(ctx context.Context, m Model, src Source, s Schedule, seed uint64, p 
 	if err := t.record(0, 0, a.Labels, nil, 0, 0, 1); err != nil {
 		return nil, err
 	}
-	p.Finish(fmt.Sprintf("cluster init: %d clusters", t.report.K))
+	t.progress.Finish(fmt.Sprintf("cluster init: %d clusters", t.report.K))
 
 	begin = time.Now()
 	if a, z, err = t.train(ctx, a, z); err != nil {
 		return nil, err
 	}
 	t.report.Seconds[StageTrain] = time.Since(begin).Seconds()
-	t.report.Seconds["total"] = time.Since(start).Seconds()
-	if t.stepTime > 0 {
-		t.report.TrainSamplesPerSecond = float64(t.stepSamples) / t.stepTime.Seconds()
-	}
-	if truth := src.Truth(); truth != nil {
+	if truth := t.src.Truth(); truth != nil {
 		if t.report.Scores, err = Score(truth, a.Labels); err != nil {
 			return nil, err
 		}
 	}
-	return &Result{Labels: a.Labels, Z: z, Report: *t.report}, nil
+	return t.result(a.Labels, z, start), nil
+}
+
+// result closes the report: the total time since start and the training
+// throughput.
+func (t *trainer) result(labels []int32, z sdk.Tensor, start time.Time) *Result {
+	t.report.Seconds["total"] = time.Since(start).Seconds()
+	if t.stepTime > 0 {
+		t.report.TrainSamplesPerSecond = float64(t.stepSamples) / t.stepTime.Seconds()
+	}
+	return &Result{Labels: labels, Z: z, Report: *t.report}
 }
 
 func checkInput(m Model, src Source, s Schedule) error {
+	if err := s.Validate(); err != nil {
+		return fmt.Errorf("schedule: %w", err)
+	}
 	switch {
-	case s.PretrainDecay == DecayCosine && s.PretrainLR <= 0 && s.PretrainEpochs > 0:
-		return fmt.Errorf("the cosine pretraining schedule needs a pretraining learning rate > 0")
-	case m.Encoder == nil || m.Clusterer == nil:
-		return fmt.Errorf("pipeline needs an encoder and a clusterer")
+	case m.Encoder == nil:
+		return fmt.Errorf("pipeline needs an encoder")
+	case m.Clusterer == nil && s.Epochs > 0:
+		return fmt.Errorf("joint training (%d epochs) needs a clusterer", s.Epochs)
 	case src.Rows() == 0:
 		return fmt.Errorf("no input samples")
 	case src.Truth() != nil && len(src.Truth()) != src.Rows():
 		return fmt.Errorf("%d labels for %d samples", len(src.Truth()), src.Rows())
-	case s.BatchSize <= 0 || s.UpdateInterval < 0:
-		return fmt.Errorf("batch size must be positive and update interval not negative")
 	}
 	return nil
 }

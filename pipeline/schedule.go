@@ -1,6 +1,9 @@
 package pipeline
 
-import "math"
+import (
+	"fmt"
+	"math"
+)
 
 // Schedule is the training schedule of a run.
 type Schedule struct {
@@ -67,4 +70,40 @@ func (s Schedule) pretrainLR(t, total int) float64 {
 		return s.PretrainLR
 	}
 	return s.PretrainLR * 0.5 * (1 + math.Cos(math.Pi*float64(t)/float64(total)))
+}
+
+// DefaultSchedule returns the schedule of a stage whose config sets no
+// train key: 100 pretraining epochs, then up to 50 epochs of joint
+// training with β = 0.1, batches of 256, shuffled.
+func DefaultSchedule() Schedule {
+	return Schedule{
+		BatchSize: 256, PretrainEpochs: 100, PretrainSampler: SamplerShuffle, Neighbors: 2,
+		PretrainDecay: DecayNone, Epochs: 50, Beta: 0.1, Tol: 0.001, Sampler: SamplerShuffle,
+	}
+}
+
+// Validate reports the first field of s that is out of range or names no
+// known sampler or decay; an empty sampler or decay means the default.
+func (s Schedule) Validate() error {
+	switch {
+	case s.BatchSize <= 0:
+		return fmt.Errorf("batch size must be > 0, got %d", s.BatchSize)
+	case s.PretrainEpochs < 0 || s.Epochs < 0:
+		return fmt.Errorf("epochs must be ≥ 0, got pretrain %d, train %d", s.PretrainEpochs, s.Epochs)
+	case s.UpdateInterval < 0:
+		return fmt.Errorf("update interval must be ≥ 0, got %d", s.UpdateInterval)
+	case s.PretrainLR < 0 || s.LR < 0 || s.Beta < 0 || s.Tol < 0:
+		return fmt.Errorf("learning rates, beta and tol must be ≥ 0, got %g, %g, %g, %g", s.PretrainLR, s.LR, s.Beta, s.Tol)
+	case s.PretrainSampler != "" && s.PretrainSampler != SamplerShuffle && s.PretrainSampler != SamplerNeighbors:
+		return fmt.Errorf("pretraining sampler %q is not one of %s, %s", s.PretrainSampler, SamplerShuffle, SamplerNeighbors)
+	case s.Sampler != "" && s.Sampler != SamplerShuffle && s.Sampler != SamplerUniform:
+		return fmt.Errorf("training sampler %q is not one of %s, %s", s.Sampler, SamplerShuffle, SamplerUniform)
+	case s.PretrainDecay != "" && s.PretrainDecay != DecayNone && s.PretrainDecay != DecayCosine:
+		return fmt.Errorf("pretraining decay %q is not one of %s, %s", s.PretrainDecay, DecayNone, DecayCosine)
+	case s.PretrainSampler == SamplerNeighbors && s.Neighbors < 1:
+		return fmt.Errorf("the neighbors sampler needs neighbors ≥ 1, got %d", s.Neighbors)
+	case s.PretrainDecay == DecayCosine && s.PretrainLR <= 0 && s.PretrainEpochs > 0:
+		return fmt.Errorf("the cosine pretraining schedule needs a pretraining learning rate > 0")
+	}
+	return nil
 }

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/deepclust/deepclust/internal/dataset"
+	"github.com/deepclust/deepclust/dataset"
 	"github.com/deepclust/deepclust/internal/metrics"
 	"github.com/deepclust/deepclust/internal/mnist"
 	"github.com/deepclust/deepclust/sdk"

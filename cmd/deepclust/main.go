@@ -102,7 +102,8 @@ func cmdRun(ctx context.Context, env app.Env, args []string) error {
 	out := fs.String("out", "", "output directory (overrides out)")
 	seed := fs.String("seed", "", "random seed (overrides seed)")
 	progress := fs.String("progress", "", "progress display: auto, bar, lines, off (overrides progress)")
-	sets := fs.StringArray("set", nil, "override any config key, e.g. --set train.epochs=5 (repeatable)")
+	sets := fs.StringArray("set", nil, "override any config key, e.g. --set stages.0.train.pretrain_epochs=5, --set stages[1].losses[0].weight=2 (repeatable)")
+	fs.BoolVar(&opt.NoCache, "no-cache", false, "train every stage: neither read nor write the stage cache")
 	fs.StringVar(&opt.Isolation, "isolation", "", "run every plugin 'process' (out of process) or 'inprocess', overriding each section")
 	if err := parse(fs, args); err != nil {
 		return helpOK(err)

@@ -33,7 +33,16 @@ func TestMain(m *testing.M) {
 		main()
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	// Runs that do not say --no-cache keep their stages in a cache of
+	// their own, not the user's.
+	dir, err := os.MkdirTemp("", "deepclust-cache-")
+	if err != nil {
+		panic(err)
+	}
+	os.Setenv("DEEPCLUST_CACHE_DIR", dir)
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
 }
 
 // faultyEncoder is the mlp encoder with a fault injected into Forward.
@@ -59,7 +68,7 @@ func (f *faultyEncoder) Forward(ctx context.Context, x sdk.Tensor, train bool) (
 
 // small keeps test runs to a second or two: 600 images, a tiny network.
 var small = []string{
-	"--progress", "off", "--set", "data.limit=600", "--set", "encoder.config.hidden=32",
+	"--progress", "off", "--no-cache", "--set", "encoder.plugin=mlp", "--set", "data.limit=600", "--set", "encoder.config.hidden=32",
 	"--set", "encoder.config.embedding=4", "--set", "train.pretrain_epochs=2", "--set", "train.epochs=2",
 	"--set", "clusterer.config.n_init=2",
 }
@@ -113,7 +122,7 @@ func TestPredictReproducesTheRunsAssignments(t *testing.T) {
 	dir := t.TempDir()
 	run, pred := filepath.Join(dir, "run"), filepath.Join(dir, "pred")
 	csv := writeCSV(t, dir, 40, 6, "")
-	args := []string{"run", "--out", run, "--data", csv, "--progress", "off", "--set", "encoder.config.hidden=8",
+	args := []string{"run", "--out", run, "--data", csv, "--progress", "off", "--no-cache", "--set", "encoder.plugin=mlp", "--set", "encoder.config.hidden=8",
 		"--set", "encoder.config.embedding=2", "--set", "train.pretrain_epochs=3", "--set", "clusterer.config.k=3"}
 	if code, _, stderr := deepclust(t, nil, args...); code != 0 {
 		t.Fatalf("run: exit %d\n%s", code, stderr)

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/deepclust/deepclust/internal/config"
+	"github.com/deepclust/deepclust/config"
 )
 
 // TestShippedConfigsValidate checks every config in configs/ and every
@@ -40,7 +40,7 @@ func TestPrintedDefaultsLoadBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	text := out.String()
-	for _, want := range []string{"encoder:", "  config:", "    hidden: [500, 500, 2000]", "losses:", "  - plugin: \"reconstruction\"", "# Seed that fixes"} {
+	for _, want := range []string{"stages:", "  - name: \"autoencoder\"", "    encoder:", "        hidden: [500, 500, 2000]", "    losses:", "      - plugin: \"reconstruction\"", "# Seed that fixes"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("defaults lack %q", want)
 		}
@@ -60,7 +60,7 @@ func TestPrintedDefaultsLoadBack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Train != def.Train || got.Seed != def.Seed || got.Encoder.Plugin != def.Encoder.Plugin {
+	if len(got.Stages) != len(def.Stages) || got.Stages[1].Train != def.Stages[1].Train || got.Seed != def.Seed || got.Stages[0].Encoder.Plugin != def.Stages[0].Encoder.Plugin {
 		t.Fatalf("printed defaults load as %+v, want %+v", got, def)
 	}
 }
@@ -100,4 +100,17 @@ func TestBenchJSONHasTheDocumentedKeys(t *testing.T) {
 			t.Errorf("%s = %v, want a positive number", k, got[k])
 		}
 	}
+}
+
+// TestMain keeps the stage cache of every run in the tests in a
+// directory of its own, not the user's.
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "deepclust-cache-")
+	if err != nil {
+		panic(err)
+	}
+	os.Setenv("DEEPCLUST_CACHE_DIR", dir)
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
 }

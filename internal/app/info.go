@@ -6,7 +6,8 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/deepclust/deepclust/internal/config"
+	"github.com/deepclust/deepclust/config"
+	"github.com/deepclust/deepclust/model"
 	"github.com/deepclust/deepclust/plugins"
 	"github.com/deepclust/deepclust/sdk"
 )
@@ -93,17 +94,15 @@ func PrintDefaults(env Env) error {
 	if err != nil {
 		return err
 	}
-	var d config.Descriptions
-	err = cfg.ResolvePlugins(func(kind sdk.Kind, spec config.PluginSpec) (sdk.Description, error) {
-		desc, err := findBuiltin(s.host.Registry, string(kind), spec.Plugin)
-		d.Add(kind, desc)
-		return desc, err
+	d, err := cfg.ResolvePlugins(func(kind sdk.Kind, spec config.PluginSpec) (sdk.Description, error) {
+		return findBuiltin(s.host.Registry, string(kind), spec.Plugin)
 	})
 	if err != nil {
 		return err
 	}
 	fmt.Fprintln(env.Stdout, "# deepclust default configuration. Every key can also be set with a DEEPCLUST_* environment")
-	fmt.Fprintln(env.Stdout, "# variable (train.epochs: DEEPCLUST_TRAIN_EPOCHS) or with --set train.epochs=5.")
+	fmt.Fprintln(env.Stdout, "# variable (stages.0.train.pretrain_epochs: DEEPCLUST_STAGES_0_TRAIN_PRETRAIN_EPOCHS) or with")
+	fmt.Fprintln(env.Stdout, "# --set stages.0.train.pretrain_epochs=5; items of a list by index, from 0.")
 	return config.Write(env.Stdout, cfg, d, true)
 }
 
@@ -114,14 +113,11 @@ func Validate(ctx context.Context, env Env, file string) error {
 	if err != nil {
 		return err
 	}
-	s, err := newSession(env)
+	m, err := model.New(ctx, cfg, model.Options{Log: env.Stderr})
 	if err != nil {
-		return err
-	}
-	defer s.close()
-	if _, err := s.resolve(ctx, cfg); err != nil {
 		return fmt.Errorf("%s: %w", file, err)
 	}
+	m.Close()
 	_, err = fmt.Fprintf(env.Stdout, "%s: ok\n", file)
 	return err
 }

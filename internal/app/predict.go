@@ -2,13 +2,11 @@ package app
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 	"slices"
 	"time"
 
@@ -16,11 +14,12 @@ import (
 	"github.com/apache/arrow/go/v15/arrow/array"
 	"github.com/apache/arrow/go/v15/arrow/memory"
 
-	"github.com/deepclust/deepclust/internal/config"
-	"github.com/deepclust/deepclust/internal/dataset"
+	"github.com/deepclust/deepclust/config"
+	"github.com/deepclust/deepclust/dataset"
 	"github.com/deepclust/deepclust/internal/lake"
 	"github.com/deepclust/deepclust/internal/metrics"
 	"github.com/deepclust/deepclust/internal/results"
+	"github.com/deepclust/deepclust/model"
 	"github.com/deepclust/deepclust/pipeline"
 	"github.com/deepclust/deepclust/sdk"
 )
@@ -83,11 +82,8 @@ type PredictMetrics struct {
 
 // predictor is a loaded model ready to assign batches.
 type predictor struct {
-	dir   string
-	man   Manifest
-	cfg   *config.Config
-	s     *session
-	model pipeline.Model
+	m   *model.Model
+	cfg *config.Config
 	// centroids are the clusterer's centres, for distances.
 	centroids sdk.Tensor
 }
@@ -99,10 +95,12 @@ type predictor struct {
 // whole.
 func Predict(ctx context.Context, env Env, opt PredictOptions) error {
 	start := time.Now()
-	p, err := loadPredictor(opt)
+	m, err := model.Load(ctx, opt.ModelDir, model.Options{Log: env.Stderr, Isolation: opt.Isolation})
 	if err != nil {
 		return err
 	}
+	defer m.Close()
+	p := &predictor{m: m, cfg: m.Config()}
 	format := p.cfg.Data.Format
 	if opt.Format != "" {
 		format = opt.Format
@@ -113,95 +111,28 @@ func Predict(ctx context.Context, env Env, opt PredictOptions) error {
 	return predictStream(ctx, env, opt, p, format, start)
 }
 
-func loadPredictor(opt PredictOptions) (*predictor, error) {
-	dir := modelFolder(opt.ModelDir)
-	p := &predictor{dir: dir}
-	if err := readJSON(filepath.Join(dir, ManifestFile), &p.man); err != nil {
-		return nil, fmt.Errorf("model %s: %w", opt.ModelDir, err)
-	}
-	cfg, err := config.Load(config.Options{File: filepath.Join(dir, ConfigFile)})
-	if err != nil {
-		return nil, fmt.Errorf("model %s: %w", opt.ModelDir, err)
-	}
-	cfg.Losses = nil
-	if err := forceIsolation(cfg, opt.Isolation); err != nil {
-		return nil, err
-	}
-	p.cfg = cfg
-	return p, nil
-}
-
-// start opens and loads the model's plugins; close stops them.
-func (p *predictor) start(ctx context.Context, env Env, distance bool) error {
-	s, err := newSession(env)
-	if err != nil {
-		return err
-	}
-	p.s = s
-	if _, err := s.resolve(ctx, p.cfg); err != nil {
-		return err
-	}
-	if p.model, _, err = configure(ctx, s, p.cfg, p.man.InputShape); err != nil {
-		return err
-	}
-	if err := loadState(ctx, p.dir, p.model); err != nil {
-		return err
-	}
-	if distance {
-		return p.loadCentroids(ctx)
-	}
-	return nil
-}
-
-func (p *predictor) close() {
-	if p.s != nil {
-		p.s.close()
-	}
-}
-
-// loadCentroids asks the clusterer for its centres through the loss of an
-// empty batch, which changes nothing.
-func (p *predictor) loadCentroids(ctx context.Context) error {
-	l, err := p.model.Clusterer.Loss(ctx, sdk.ClusterLossRequest{Z: sdk.NewTensor(0, p.man.EmbeddingDim), Indices: []int64{}})
-	if err != nil {
-		return fmt.Errorf("--distance: asking clusterer %q for its centroids: %w", p.cfg.Clusterer.Plugin, err)
-	}
-	if l.Centroids.Empty() || l.Centroids.Cols() != p.man.EmbeddingDim {
-		return fmt.Errorf("--distance: clusterer %q has no centroids of width %d (got shape %v)", p.cfg.Clusterer.Plugin, p.man.EmbeddingDim, l.Centroids.Shape)
-	}
-	p.centroids = l.Centroids
-	return nil
-}
-
 // assign embeds and assigns one batch, with distances when centroids are
 // loaded, and soft assignments when asked for.
 func (p *predictor) assign(ctx context.Context, x sdk.Tensor, soft bool) (lake.Output, error) {
-	z, err := pipeline.Embed(ctx, p.model.Encoder, x, 1024)
+	pr, err := p.m.Predict(ctx, x)
 	if err != nil {
 		return lake.Output{}, err
 	}
-	a, err := p.model.Clusterer.Assign(ctx, z)
-	if err != nil {
-		return lake.Output{}, fmt.Errorf("clusterer Assign: %w", err)
-	}
-	if len(a.Labels) != z.Rows() {
-		return lake.Output{}, fmt.Errorf("clusterer Assign: %d labels for %d rows", len(a.Labels), z.Rows())
-	}
-	out := lake.Output{Clusters: a.Labels, Z: z}
+	out := lake.Output{Clusters: pr.Labels, Z: pr.Z}
 	if soft {
-		if a.Soft.Empty() {
-			return lake.Output{}, fmt.Errorf("--soft: clusterer %q gives no soft assignments (dec does)", p.cfg.Clusterer.Plugin)
+		if pr.Soft.Empty() {
+			return lake.Output{}, fmt.Errorf("--soft: clusterer %q gives no soft assignments (dec and gmm do)", p.cfg.Last().Clusterer.Label())
 		}
-		out.Soft = a.Soft
+		out.Soft = pr.Soft
 	}
 	if !p.centroids.Empty() {
 		k := int32(p.centroids.Rows())
-		out.Distance = make([]float32, z.Rows())
-		for i, l := range a.Labels {
+		out.Distance = make([]float32, pr.Z.Rows())
+		for i, l := range pr.Labels {
 			if l < 0 || l >= k {
 				return lake.Output{}, fmt.Errorf("clusterer Assign: row %d has cluster %d, outside [0, %d)", i, l, k)
 			}
-			out.Distance[i] = euclidean(z.Row(i), p.centroids.Row(int(l)))
+			out.Distance[i] = euclidean(pr.Z.Row(i), p.centroids.Row(int(l)))
 		}
 	}
 	return out, nil
@@ -230,16 +161,12 @@ func predictInMemory(ctx context.Context, env Env, opt PredictOptions, p *predic
 		return err
 	}
 	defer stage.Abort()
-	data, err := loadData(p.cfg.Data, opt.Data, format)
+	data, err := model.LoadData(p.cfg.Data, opt.Data, format)
 	if err != nil {
 		return err
 	}
-	if shape := data.X.Shape[1:]; !slices.Equal(shape, p.man.InputShape) {
-		return fmt.Errorf("%s: samples of shape %v, but the model was trained on shape %v", opt.Data, shape, p.man.InputShape)
-	}
-	defer p.close()
-	if err := p.start(ctx, env, false); err != nil {
-		return err
+	if shape := data.X.Shape[1:]; !slices.Equal(shape, p.m.InputShape()) {
+		return fmt.Errorf("%s: samples of shape %v, but the model was trained on shape %v", opt.Data, shape, p.m.InputShape())
 	}
 	o, err := p.assign(ctx, data.X, false)
 	if err != nil {
@@ -282,16 +209,17 @@ func predictStream(ctx context.Context, env Env, opt PredictOptions, p *predicto
 		label = opt.Label
 	}
 	r, err := lake.Open(opt.Data, lake.Options{
-		Format: format, Features: features, Label: label, IDs: opt.IDs, SampleShape: p.man.InputShape,
+		Format: format, Features: features, Label: label, IDs: opt.IDs, SampleShape: p.m.InputShape(),
 		BatchRows: opt.BatchRows, Nulls: opt.Nulls, Stdin: opt.Stdin,
 	})
 	if err != nil {
 		return err
 	}
 	defer r.Close()
-	defer p.close()
-	if err := p.start(ctx, env, opt.Distance); err != nil {
-		return err
+	if opt.Distance {
+		if p.centroids, err = p.m.Centroids(ctx); err != nil {
+			return fmt.Errorf("--distance: %w", err)
+		}
 	}
 	// The first batch is read before any output exists, so that bad input
 	// leaves nothing behind.
@@ -338,7 +266,7 @@ func predictStream(ctx context.Context, env Env, opt PredictOptions, p *predicto
 	if passLabels {
 		idFields = append(idFields, labelField)
 	}
-	w, err := lake.NewWriter(sink, idFields, p.man.EmbeddingDim, wopt)
+	w, err := lake.NewWriter(sink, idFields, p.m.EmbeddingDim(), wopt)
 	if err != nil {
 		return fmt.Errorf("writing predictions: %w", err)
 	}
@@ -456,50 +384,4 @@ func printPrediction(w io.Writer, m PredictMetrics, out string) {
 		fmt.Fprintf(w, "ACC %.4f  NMI %.4f  ARI %.4f  ", m.ACC, m.NMI, m.ARI)
 	}
 	fmt.Fprintf(w, "n=%d k=%d  %.1f s  %.0f rows/s  -> %s\n", m.N, m.K, m.Seconds["total"], m.RowsPerSecond, out)
-}
-
-// modelFolder returns the model folder of dir: dir/model when dir is a
-// run's output directory, dir itself otherwise.
-func modelFolder(dir string) string {
-	if _, err := os.Stat(filepath.Join(dir, ModelDir, ManifestFile)); err == nil {
-		return filepath.Join(dir, ModelDir)
-	}
-	return dir
-}
-
-func loadState(ctx context.Context, dir string, m pipeline.Model) error {
-	if err := loadEncoder(ctx, dir, m.Encoder); err != nil {
-		return err
-	}
-	clu, err := os.ReadFile(filepath.Join(dir, ClustererFile))
-	if err != nil {
-		return fmt.Errorf("reading the model: %w", err)
-	}
-	if err := m.Clusterer.Load(ctx, clu); err != nil {
-		return fmt.Errorf("loading %s: %w", filepath.Join(dir, ClustererFile), err)
-	}
-	return nil
-}
-
-// loadEncoder loads the encoder state saved in the model folder dir.
-func loadEncoder(ctx context.Context, dir string, enc sdk.Encoder) error {
-	b, err := os.ReadFile(filepath.Join(dir, EncoderFile))
-	if err != nil {
-		return fmt.Errorf("reading the model: %w", err)
-	}
-	if err := enc.Load(ctx, b); err != nil {
-		return fmt.Errorf("loading %s: %w", filepath.Join(dir, EncoderFile), err)
-	}
-	return nil
-}
-
-func readJSON(path string, v any) error {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return fmt.Errorf("reading %s: %w", path, err)
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		return fmt.Errorf("reading %s: %w", path, err)
-	}
-	return nil
 }

@@ -3,6 +3,7 @@ package app
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"math"
@@ -551,4 +552,12 @@ func checkIDs(b *testing.B, path string, n int) {
 	if seen != n {
 		b.Fatalf("output has %d rows, want %d", seen, n)
 	}
+}
+
+func readJSON(path string, v any) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, v)
 }

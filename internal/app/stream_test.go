@@ -33,7 +33,7 @@ func TestStreamedTraining(t *testing.T) {
 	out := filepath.Join(dir, "run")
 	set := map[string]string{
 		"data.path": data, "data.features": "vec", "data.stream": "true", "data.shuffle_rows": "256",
-		"out": out, "progress": "off", "encoder.config.hidden": "16", "encoder.config.embedding": "3",
+		"out": out, "progress": "off", "encoder.plugin": "mlp", "encoder.config.hidden": "16", "encoder.config.embedding": "3",
 		"encoder.config.lr": "0.01", "clusterer.plugin": "kmeans", "clusterer.config.k": "3",
 		"clusterer.config.n_init": "3", "train.pretrain_epochs": "20", "train.epochs": "3", "train.batch_size": "32",
 	}

@@ -6,7 +6,7 @@
 // group, or to an Arrow IPC stream.
 //
 // Each Batch holds the features X (rows × sample shape, chosen as
-// internal/dataset chooses them), the labels when there is a label column,
+// dataset chooses them), the labels when there is a label column,
 // the id columns passed through unchanged, and the input row number of
 // every row, counted across files in lexical path order. Peak memory is a
 // few batches plus one Parquet row group, whatever the number of rows.

@@ -225,7 +225,7 @@ func appendPartitions(rec arrow.Record, schema *arrow.Schema, keys []partitionKe
 // Streams reports whether Open reads path given the format (a data
 // format name, auto or empty): stdin, Parquet and Arrow files, and
 // directories holding Parquet or Arrow files. Other inputs (idx, CSV)
-// are for internal/dataset.
+// are for dataset.
 func Streams(path, format string) bool {
 	switch {
 	case path == Stdin || format == FormatParquet || format == FormatArrow:

@@ -11,7 +11,7 @@ import (
 	"github.com/apache/arrow/go/v15/arrow/array"
 	"github.com/apache/arrow/go/v15/arrow/memory"
 
-	"github.com/deepclust/deepclust/internal/dataset"
+	"github.com/deepclust/deepclust/dataset"
 	"github.com/deepclust/deepclust/sdk"
 )
 

@@ -13,7 +13,7 @@ import (
 	"github.com/apache/arrow/go/v15/parquet/compress"
 	"github.com/apache/arrow/go/v15/parquet/pqarrow"
 
-	"github.com/deepclust/deepclust/internal/dataset"
+	"github.com/deepclust/deepclust/dataset"
 	"github.com/deepclust/deepclust/sdk"
 )
 
