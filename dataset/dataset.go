@@ -173,6 +173,20 @@ func (o Options) checkNoColumns() error {
 	return nil
 }
 
+// DetectFormat returns the format of the input at path (a directory
+// holds idx files): forced when it is not FormatAuto or empty, else the
+// one its name says.
+func DetectFormat(path, forced string) (string, error) {
+	if path == "" {
+		return FormatIDX, nil
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", path, err)
+	}
+	return detectFormat(path, st.IsDir(), forced)
+}
+
 // detectFormat returns the format of path: forced when not auto, else
 // from the file name.
 func detectFormat(path string, isDir bool, forced string) (string, error) {
@@ -221,11 +235,19 @@ func (d *Dataset) finish(opt Options) error {
 		}
 		d.X.Shape = append([]int{n}, opt.SampleShape...)
 	}
-	switch opt.Scale {
-	case ScaleMinMax:
-		scaleMinMax(d.X.Data, cols)
-	case ScaleStandard:
-		scaleStandard(d.X.Data, cols)
+	if opt.Scale == ScaleMinMax || opt.Scale == ScaleStandard {
+		f, err := NewScalerFit(opt.Scale)
+		if err != nil {
+			return err
+		}
+		if err := f.Add(d.X); err != nil {
+			return err
+		}
+		s, err := f.Scaler()
+		if err != nil {
+			return err
+		}
+		return s.Apply(d.X)
 	}
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/apache/arrow/go/v15/arrow"
 
 	"github.com/deepclust/deepclust/internal/mnist"
+	"github.com/deepclust/deepclust/sdk"
 )
 
 // mnistTestCounts are the class counts of the MNIST test set (LeCun et
@@ -334,5 +335,43 @@ func TestScale(t *testing.T) {
 	}
 	if mean := sum / float64(ds.X.Rows()); math.Abs(mean) > 1e-4 {
 		t.Errorf("standardised centre pixel mean %v, want 0 (tolerance 1e-4)", mean)
+	}
+}
+
+// TestScalerFitInBatches checks that statistics merged over batches equal
+// those of one batch (to 1e-12 relative), the two-pass formula, and that
+// Apply refuses samples of another width.
+func TestScalerFitInBatches(t *testing.T) {
+	x := sdk.NewTensor(7, 2)
+	for i := range x.Data {
+		x.Data[i] = float32(i*i%11) - 3.5
+	}
+	for _, kind := range []string{ScaleStandard, ScaleMinMax} {
+		whole, _ := NewScalerFit(kind)
+		if err := whole.Add(x); err != nil {
+			t.Fatal(err)
+		}
+		parts, _ := NewScalerFit(kind)
+		for _, r := range [][2]int{{0, 3}, {3, 4}, {4, 7}} {
+			if err := parts.Add(sdk.Tensor{Shape: []int{r[1] - r[0], 2}, Data: x.Data[r[0]*2 : r[1]*2]}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		a, err := whole.Scaler()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := parts.Scaler()
+		for j := range a.Shift {
+			if math.Abs(a.Shift[j]-b.Shift[j]) > 1e-12*math.Abs(a.Shift[j]) || math.Abs(a.Mul[j]-b.Mul[j]) > 1e-12*math.Abs(a.Mul[j]) {
+				t.Errorf("%s feature %d: whole %v %v, in batches %v %v", kind, j, a.Shift[j], a.Mul[j], b.Shift[j], b.Mul[j])
+			}
+		}
+		if err := a.Apply(sdk.NewTensor(1, 3)); err == nil {
+			t.Errorf("%s: Apply took samples of another width", kind)
+		}
+	}
+	if _, err := NewScalerFit("log"); err == nil {
+		t.Error("an unknown kind was accepted")
 	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/deepclust/deepclust/clusterers/kmeans"
 	"github.com/deepclust/deepclust/config"
+	"github.com/deepclust/deepclust/dataset"
 	"github.com/deepclust/deepclust/pipeline"
 	"github.com/deepclust/deepclust/plugins"
 	"github.com/deepclust/deepclust/plugins/builtin"
@@ -48,6 +49,8 @@ type Model struct {
 	host   *plugins.Host
 	opened []*plugins.Plugin
 	stages []*stage
+	// scaler scales the model's input (nil: none).
+	scaler *dataset.Scaler
 	// fitted is set once every stage is configured and trained or loaded.
 	fitted bool
 }
@@ -304,6 +307,19 @@ func (m *Model) Fit(ctx context.Context, src pipeline.Source) (*Result, error) {
 	}
 	start := time.Now()
 	truth := src.Truth()
+	kind, err := ScaleKind(m.cfg.Data)
+	if err != nil {
+		return nil, err
+	}
+	if m.scaler, err = fitScaler(ctx, kind, src); err != nil {
+		return nil, err
+	}
+	if src, err = scaled(src, m.scaler); err != nil {
+		return nil, err
+	}
+	if m.scaler != nil {
+		fmt.Fprintf(m.opt.Log, "data: %s scaling of every feature, fitted on these samples (data.scale %s)\n", kind, m.cfg.Data.Scale)
+	}
 	var cache *stageCache
 	if m.cfg.Cache.Enabled && !m.opt.NoCache {
 		cache = openCache(m.cfg.Cache.Dir, m.opt.Log)
@@ -326,7 +342,6 @@ func (m *Model) Fit(ctx context.Context, src pipeline.Source) (*Result, error) {
 			st.spec.Train.PretrainEpochs = 0
 		}
 		sr := StageReport{Name: st.spec.Name, EmbeddingDim: st.dim}
-		var err error
 		if cache != nil {
 			if i == 0 {
 				if inKey, err = fingerprint(ctx, input); err != nil {

@@ -32,6 +32,12 @@ func (m *Model) Predict(ctx context.Context, x sdk.Tensor) (*Prediction, error) 
 		return nil, fmt.Errorf("samples of shape %v, but the model was trained on shape %v", shape, m.InputShape())
 	}
 	z := x
+	if m.scaler != nil {
+		z = sdk.Tensor{Shape: x.Shape, Data: append([]float32(nil), x.Data...)}
+		if err := m.scaler.Apply(z); err != nil {
+			return nil, err
+		}
+	}
 	for _, s := range m.stages {
 		var err error
 		if z, err = pipeline.Embed(ctx, s.model.Encoder, z, 1024); err != nil {

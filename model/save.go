@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/deepclust/deepclust/config"
+	"github.com/deepclust/deepclust/dataset"
 	"github.com/deepclust/deepclust/internal/results"
 )
 
@@ -41,7 +42,10 @@ type Manifest struct {
 	InputShape   []int             `json:"input_shape"`
 	EmbeddingDim int               `json:"embedding_dim"`
 	Plugins      map[string]string `json:"plugins"`
-	Stages       []StageManifest   `json:"stages,omitempty"`
+	// Scaler is the scaling of the input fitted on the training samples,
+	// which Predict applies; nil for none.
+	Scaler *dataset.Scaler `json:"scaler,omitempty"`
+	Stages []StageManifest `json:"stages,omitempty"`
 }
 
 // StageManifest describes one stage of a saved model.
@@ -78,7 +82,7 @@ func (m *Model) Save(ctx context.Context, dir string) error {
 		return fmt.Errorf("writing the model: %w", err)
 	}
 	last := m.stages[len(m.stages)-1]
-	man := Manifest{Version: Version, InputShape: m.InputShape(), EmbeddingDim: m.EmbeddingDim(), Plugins: last.plugins()}
+	man := Manifest{Version: Version, InputShape: m.InputShape(), EmbeddingDim: m.EmbeddingDim(), Plugins: last.plugins(), Scaler: m.scaler}
 	for _, s := range m.stages {
 		sm := StageManifest{Name: s.spec.Name, Dir: fmt.Sprintf("stage%d", s.index+1), InputShape: s.inputShape, EmbeddingDim: s.dim,
 			Plugins: s.plugins(), SHA256: map[string]string{}}
@@ -171,6 +175,7 @@ func Load(ctx context.Context, dir string, opt Options) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("model %s: %w", dir, err)
 	}
+	m.scaler = man.Scaler
 	if err := m.load(ctx, folder, man); err != nil {
 		m.Close()
 		return nil, fmt.Errorf("model %s: %w", dir, err)

@@ -15,7 +15,6 @@ import (
 	"github.com/apache/arrow/go/v15/arrow/memory"
 
 	"github.com/deepclust/deepclust/config"
-	"github.com/deepclust/deepclust/dataset"
 	"github.com/deepclust/deepclust/internal/lake"
 	"github.com/deepclust/deepclust/internal/metrics"
 	"github.com/deepclust/deepclust/internal/results"
@@ -195,9 +194,6 @@ func predictInMemory(ctx context.Context, env Env, opt PredictOptions, p *predic
 
 // predictStream is predict for Parquet and Arrow input, batch by batch.
 func predictStream(ctx context.Context, env Env, opt PredictOptions, p *predictor, format string, start time.Time) error {
-	if scale := p.cfg.Data.Scale; scale != "" && scale != dataset.ScaleNone {
-		return fmt.Errorf("%s: the model scales its input (data.scale=%s) with statistics of the whole input, which streamed prediction does not have; train with data.scale=none, or predict on .csv data", opt.Data, scale)
-	}
 	if format != lake.FormatParquet && format != lake.FormatArrow {
 		format = ""
 	}

@@ -345,18 +345,38 @@ func TestBadInputLeavesNoOutput(t *testing.T) {
 	}
 }
 
-// TestStreamedPredictRejectsScaledModels checks the one-line refusal of a
-// model whose data.scale needs whole-input statistics.
-func TestStreamedPredictRejectsScaledModels(t *testing.T) {
+// TestPredictScalesWithTheTrainingStatistics checks that a scaled model
+// scales new rows with the statistics of its training samples, kept in
+// the model: streamed prediction on the training file gives the run's
+// assignments, and so does prediction on a few of its rows alone (whose
+// own statistics differ).
+func TestPredictScalesWithTheTrainingStatistics(t *testing.T) {
 	dir := t.TempDir()
 	rec := blobsRecord(60)
 	defer rec.Release()
 	data := filepath.Join(dir, "blobs.parquet")
 	writeParquetFile(t, data, rec, 60)
 	run := trainTiny(t, data, "f0,f1,f2,f3", 3, map[string]string{"data.scale": "minmax"})
-	_, err := predict(t, PredictOptions{ModelDir: run, Data: data, Out: filepath.Join(dir, "out")})
-	if err == nil || !strings.Contains(err.Error(), "data.scale=minmax") {
-		t.Fatalf("error %v, want a refusal naming data.scale=minmax", err)
+	trained, err := results.ReadAssignments(filepath.Join(run, AssignmentsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	few := filepath.Join(dir, "few.parquet")
+	head := rec.NewSlice(0, 7)
+	defer head.Release()
+	writeParquetFile(t, few, head, 7)
+	for name, in := range map[string]string{"all": data, "few": few} {
+		out := filepath.Join(dir, "out-"+name)
+		if log, err := predict(t, PredictOptions{ModelDir: run, Data: in, Out: out, Features: []string{"f0", "f1", "f2", "f3"}}); err != nil {
+			t.Fatalf("%s: %v\n%s", name, err, log)
+		}
+		got, err := results.ReadAssignments(filepath.Join(out, AssignmentsFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got.Clusters, trained.Clusters[:len(got.Clusters)]) {
+			t.Fatalf("%s: predicted clusters %v differ from the run's %v", name, got.Clusters, trained.Clusters[:len(got.Clusters)])
+		}
 	}
 }
 

@@ -83,7 +83,6 @@ func TestStreamedTrainingRejects(t *testing.T) {
 		want string
 	}{
 		{map[string]string{"data.stream": "true"}, "data.stream needs a Parquet or Arrow file"},
-		{map[string]string{"data.stream": "true", "data.path": "x.parquet", "data.scale": "minmax"}, "set data.scale to none"},
 		{map[string]string{"data.stream": "true", "data.path": "x.parquet", "data.limit": "5"}, "set data.limit to 0"},
 		{map[string]string{"data.nulls": "drop"}, `data.nulls "drop" needs data.stream`},
 	} {
