@@ -36,6 +36,10 @@ type Options struct {
 	NoCache bool
 	// Host runs the plugins; nil for NewHost(Log).
 	Host *plugins.Host
+	// Plugins are Go plugin values to register beside the built-ins, so
+	// that a config names them like built-ins (plugin: NAME). They run in
+	// process only: a child process knows only the built-ins.
+	Plugins []plugins.Factory
 }
 
 // Model is a pipeline of stages built from a config: every stage's
@@ -157,6 +161,11 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Model, error) {
 		var err error
 		if m.host, err = NewHost(opt.Log); err != nil {
 			return nil, err
+		}
+	}
+	for _, f := range opt.Plugins {
+		if err := m.host.Registry.Register(f); err != nil {
+			return nil, fmt.Errorf("model: registering a plugin value: %w", err)
 		}
 	}
 	if err := m.open(ctx); err != nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/deepclust/deepclust/config"
 	"github.com/deepclust/deepclust/pipeline"
+	"github.com/deepclust/deepclust/plugins"
 	"github.com/deepclust/deepclust/sdk"
 )
 
@@ -227,5 +228,37 @@ func TestJointStageCache(t *testing.T) {
 	}
 	if agree < len(p.Labels)*95/100 {
 		t.Fatalf("the cached clusterer assigns %d of %d rows as trained", agree, len(p.Labels))
+	}
+}
+
+// shrink is a loss plugin value, registered through Options.Plugins: the
+// mean of ‖z_i‖², which counts its calls.
+type shrink struct{ calls *int }
+
+func (s shrink) Describe() sdk.Description {
+	return sdk.Description{Kind: sdk.KindLoss, Name: "shrink", Version: "1", Doc: "Mean squared norm of the embeddings."}
+}
+func (s shrink) Configure(context.Context, sdk.Setup) error { return nil }
+func (s shrink) Eval(_ context.Context, in sdk.LossInput) (sdk.LossOutput, error) {
+	*s.calls++
+	n := float64(in.Z.Rows())
+	g := sdk.Tensor{Shape: in.Z.Shape, Data: make([]float32, len(in.Z.Data))}
+	var v float64
+	for i, z := range in.Z.Data {
+		v += float64(z) * float64(z) / n
+		g.Data[i] = float32(2 * float64(z) / n)
+	}
+	return sdk.LossOutput{Value: v, GradZ: g}, nil
+}
+
+// TestPluginValues builds a stage from a Go plugin value registered
+// beside the built-ins and named in the config.
+func TestPluginValues(t *testing.T) {
+	calls := 0
+	body := strings.Replace(twoStages, "      - plugin: reconstruction\n        stages: [pretrain]\n  - name: second", "      - plugin: reconstruction\n        stages: [pretrain]\n      - plugin: shrink\n        weight: 0.01\n        stages: [pretrain]\n  - name: second", 1)
+	cfg := load(t, body, map[string]string{"cache.enabled": "false"})
+	_, res, _ := fit(t, cfg, blobs(90, 5), Options{Plugins: []plugins.Factory{func() sdk.Describer { return shrink{&calls} }}})
+	if calls == 0 || len(res.Labels) != 90 {
+		t.Fatalf("the plugin value was called %d times", calls)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/apache/arrow/go/v15/arrow"
@@ -154,5 +155,16 @@ func printSummary(env Env, r model.Report, out string) {
 	if r.Scores != nil {
 		fmt.Fprintf(env.Stdout, "ACC %.4f  NMI %.4f  ARI %.4f  ", r.ACC, r.NMI, r.ARI)
 	}
-	fmt.Fprintf(env.Stdout, "n=%d k=%d  %.1f s  %.0f train samples/s  -> %s\n", r.N, r.K, r.Seconds["total"], r.TrainSamplesPerSecond, out)
+	var stages []string
+	for _, s := range r.Stages {
+		st := fmt.Sprintf("%s %.1f s", s.Name, s.Seconds["total"])
+		switch {
+		case s.Cached:
+			st += " (cached)"
+		case s.TrainSamplesPerSecond > 0:
+			st += fmt.Sprintf(" (%.0f samples/s)", s.TrainSamplesPerSecond)
+		}
+		stages = append(stages, st)
+	}
+	fmt.Fprintf(env.Stdout, "n=%d k=%d  %.1f s [%s]  -> %s\n", r.N, r.K, r.Seconds["total"], strings.Join(stages, ", "), out)
 }
