@@ -47,3 +47,45 @@ func TestClusterBadInput(t *testing.T) {
 		}
 	}
 }
+
+// TestPlusPlusIsClusterStart checks that PlusPlus returns rows of z, and
+// exactly the centres from which Cluster's single run (n_init=1) starts:
+// Lloyd from them gives Cluster's result bit for bit.
+func TestPlusPlusIsClusterStart(t *testing.T) {
+	x, _ := lcgBlobs(6, 500, 3, 4, 6.0)
+	got, err := PlusPlus(x, 4, 11)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 4*3 {
+		t.Fatalf("%d centre values, want 12", len(got))
+	}
+	for j := range 4 {
+		found := false
+		for i := range x.Rows() {
+			row := x.Row(i)
+			if float64(row[0]) == got[j*3] && float64(row[1]) == got[j*3+1] && float64(row[2]) == got[j*3+2] {
+				found = true
+				break
+			}
+		}
+		if !found {
+			t.Fatalf("centre %d %v is not a row of z", j, got[j*3:j*3+3])
+		}
+	}
+	a := newData(x.Data, 500, 3)
+	labels, obj, _ := lloyd(a, newCentres(slices.Clone(got), 4, 3), 300, tolerance(a, 1e-4))
+	want, err := Cluster(x, 4, 1, 300, 1e-4, 11)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(labels, want.Labels) || obj != want.Inertia {
+		t.Fatalf("Lloyd from PlusPlus's centres: inertia %v, Cluster %v", obj, want.Inertia)
+	}
+	if _, err := PlusPlus(x, 0, 1); err == nil || !strings.Contains(err.Error(), "k is 0") {
+		t.Errorf("k=0: %v", err)
+	}
+	if _, err := PlusPlus(sdk.Tensor{Shape: []int{2, 1}, Data: []float32{0, 1}}, 3, 1); err == nil || !strings.Contains(err.Error(), "need at least 3") {
+		t.Errorf("k > n: %v", err)
+	}
+}

@@ -2,6 +2,7 @@ package builtin
 
 import (
 	"github.com/deepclust/deepclust/clusterers/dec"
+	"github.com/deepclust/deepclust/clusterers/gmm"
 	"github.com/deepclust/deepclust/clusterers/kmeans"
 	"github.com/deepclust/deepclust/clusterers/spectral"
 	"github.com/deepclust/deepclust/encoders/conv"
@@ -25,6 +26,7 @@ var factories = []plugins.Factory{
 	func() sdk.Describer { return kmeans.New() },
 	func() sdk.Describer { return dec.New() },
 	func() sdk.Describer { return spectral.New() },
+	func() sdk.Describer { return gmm.New() },
 	func() sdk.Describer { return reconstruction.New() },
 	func() sdk.Describer { return spectralloss.New() },
 	func() sdk.Describer { return uniformity.New() },

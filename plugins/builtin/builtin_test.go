@@ -1,6 +1,10 @@
 package builtin
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/deepclust/deepclust/sdk"
+)
 
 func TestRegistryHoldsEveryBuiltin(t *testing.T) {
 	r, err := Registry()
@@ -13,6 +17,11 @@ func TestRegistryHoldsEveryBuiltin(t *testing.T) {
 	for _, d := range r.List() {
 		if d.Version == "" || d.Doc == "" {
 			t.Errorf("%s %q: missing version or doc", d.Kind, d.Name)
+		}
+	}
+	for _, name := range []string{"kmeans", "dec", "spectral", "gmm"} {
+		if _, err := r.Lookup(sdk.KindClusterer, name); err != nil {
+			t.Errorf("clusterer %q: %v", name, err)
 		}
 	}
 }
