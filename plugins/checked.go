@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/deepclust/deepclust/sdk"
+	"github.com/deepclust/deepclust/sdk/serve"
 )
 
 // CallError is the error of a plugin call. Its text is one line:
@@ -126,7 +127,7 @@ func (p *pluginPanic) Error() string { return "plugin panicked: " + p.value }
 // has failed.
 func (c *caller) classify(ctx, cctx context.Context, err error) (error, bool) {
 	var bad *badReply
-	var malformed *sdk.MalformedReplyError
+	var malformed *serve.MalformedReplyError
 	var panicked *pluginPanic
 	switch {
 	case ctx.Err() != nil:
@@ -234,7 +235,7 @@ func (e *checkedEncoder) Describe() sdk.Description { return e.desc }
 
 func (e *checkedEncoder) Configure(ctx context.Context, s sdk.Setup) error {
 	return do(ctx, e.c, "Configure", func(ctx context.Context) error {
-		cfg, err := sdk.ResolveConfig(e.desc, s.Config)
+		cfg, err := sdk.Resolved(e.desc, s.Config)
 		if err != nil {
 			return err
 		}
@@ -330,7 +331,7 @@ func (k *checkedClusterer) Describe() sdk.Description { return k.desc }
 
 func (k *checkedClusterer) Configure(ctx context.Context, s sdk.Setup) error {
 	return do(ctx, k.c, "Configure", func(ctx context.Context) error {
-		cfg, err := sdk.ResolveConfig(k.desc, s.Config)
+		cfg, err := sdk.Resolved(k.desc, s.Config)
 		if err != nil {
 			return err
 		}
@@ -466,7 +467,7 @@ func (l *checkedLoss) Describe() sdk.Description { return l.desc }
 
 func (l *checkedLoss) Configure(ctx context.Context, s sdk.Setup) error {
 	return do(ctx, l.c, "Configure", func(ctx context.Context) error {
-		cfg, err := sdk.ResolveConfig(l.desc, s.Config)
+		cfg, err := sdk.Resolved(l.desc, s.Config)
 		if err != nil {
 			return err
 		}

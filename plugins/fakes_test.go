@@ -16,6 +16,7 @@ import (
 	"github.com/deepclust/deepclust/plugins"
 	"github.com/deepclust/deepclust/sdk"
 	"github.com/deepclust/deepclust/sdk/pluginpb"
+	"github.com/deepclust/deepclust/sdk/serve"
 )
 
 // Fake plugins for the host tests. The test binary serves them as child
@@ -302,7 +303,14 @@ func serveFake(kind sdk.Kind, name string) error {
 			}
 			return resp, err
 		}
-		sdk.Serve(&fakeEncoder{}, sdk.WithGRPCServerOptions(grpc.ChainUnaryInterceptor(corrupt)))
+		serve.Encoder(&fakeEncoder{}, serve.WithGRPCServerOptions(grpc.ChainUnaryInterceptor(corrupt)))
+		return nil
+	}
+	if name == "linear-old" {
+		// A plugin of the previous protocol version, built before plugins
+		// checked the host's version: only the host can refuse it.
+		os.Unsetenv("PLUGIN_PROTOCOL_VERSIONS")
+		serve.Encoder(&fakeEncoder{}, serve.WithProtocolVersion(serve.ProtocolVersion-1))
 		return nil
 	}
 	return plugins.ServeBuiltin(fakeRegistry(), kind, name)

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
+	"regexp"
 	"strings"
 	"sync"
 
@@ -18,6 +19,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/deepclust/deepclust/sdk"
+	"github.com/deepclust/deepclust/sdk/serve"
 )
 
 // Host opens plugins.
@@ -31,6 +33,10 @@ type Host struct {
 	// Logger receives the host's and the plugins' logs (a plugin's stderr
 	// lines are re-logged here); nil discards them.
 	Logger hclog.Logger
+
+	// protocolVersion overrides serve.ProtocolVersion, for tests of the
+	// version check.
+	protocolVersion int
 }
 
 // Plugin is an opened plugin. Its Encoder, Clusterer or Loss checks every
@@ -113,9 +119,13 @@ func (h *Host) openProcess(ctx context.Context, s Spec) (*Plugin, error) {
 		logger = hclog.NewNullLogger()
 	}
 	stderr := &lastLine{}
+	handshake := serve.Handshake
+	if h.protocolVersion != 0 {
+		handshake.ProtocolVersion = uint(h.protocolVersion)
+	}
 	client := plugin.NewClient(&plugin.ClientConfig{
 		Stderr:           stderr,
-		HandshakeConfig:  sdk.Handshake,
+		HandshakeConfig:  handshake,
 		Plugins:          plugin.PluginSet{string(s.Kind): &hostedPlugin{}},
 		Cmd:              cmd,
 		SecureConfig:     secure,
@@ -124,7 +134,7 @@ func (h *Host) openProcess(ctx context.Context, s Spec) (*Plugin, error) {
 		StartTimeout:     s.Timeout,
 		Logger:           logger.Named(string(s.Kind)).With("plugin", s.label()),
 		GRPCDialOptions: []grpc.DialOption{grpc.WithDefaultCallOptions(
-			grpc.MaxCallRecvMsgSize(sdk.MaxMessageSize), grpc.MaxCallSendMsgSize(sdk.MaxMessageSize))},
+			grpc.MaxCallRecvMsgSize(serve.MaxMessageSize), grpc.MaxCallSendMsgSize(serve.MaxMessageSize))},
 	})
 	p := &Plugin{label: s.label(), client: client}
 	fail := func(format string, args ...any) (*Plugin, error) {
@@ -135,10 +145,20 @@ func (h *Host) openProcess(ctx context.Context, s Spec) (*Plugin, error) {
 	switch {
 	case errors.Is(err, plugin.ErrChecksumsDoNotMatch):
 		return fail("sha256 of %s does not match the pinned %s", cmd.Path, s.SHA256)
+	case err != nil && versionMismatch.MatchString(err.Error()):
+		m := versionMismatch.FindStringSubmatch(err.Error())
+		return fail("%s speaks deepclust plugin protocol %s, this host speaks %d; rebuild the plugin against a matching sdk", cmd.Path, m[1], handshake.ProtocolVersion)
 	case err != nil && strings.Contains(err.Error(), "Unrecognized remote plugin message"):
 		// go-plugin's several-line explanation, condensed.
+		// Kill waits for the process and for its stderr to be copied, so
+		// that the last line is there to quote.
+		client.Kill()
 		said := "it wrote nothing to stderr"
-		if line := stderr.last(); line != "" {
+		line := stderr.last()
+		if _, refusal, ok := strings.Cut(line, "deepclust plugin: the host speaks"); ok {
+			return fail("the plugin refused this host: the host speaks%s", refusal)
+		}
+		if line != "" {
 			said = "its last stderr line: " + line
 		}
 		return fail("starting %s: it exited or wrote no go-plugin handshake (not a deepclust plugin?); %s", cmd.Path, said)
@@ -154,7 +174,7 @@ func (h *Host) openProcess(ctx context.Context, s Spec) (*Plugin, error) {
 	}
 	c := &caller{label: p.label, timeout: s.Timeout, kill: client.Kill}
 	impl, err := call(ctx, c, "Describe", func(ctx context.Context) (sdk.Describer, error) {
-		d, err := sdk.NewClient(ctx, raw.(*grpc.ClientConn), s.Kind)
+		d, err := serve.NewClient(ctx, raw.(*grpc.ClientConn), s.Kind)
 		if status.Code(err) == codes.Unimplemented {
 			return nil, replyErrorf("the binary does not serve a %s plugin", s.Kind)
 		}
@@ -172,6 +192,10 @@ func (h *Host) openProcess(ctx context.Context, s Spec) (*Plugin, error) {
 	}
 	return p, nil
 }
+
+// versionMismatch matches go-plugin's error for a plugin whose handshake
+// names another application protocol version.
+var versionMismatch = regexp.MustCompile(`(?i)incompatible API version with plugin\. Plugin version: (\d+)`)
 
 // lastLine keeps the last non-empty line written to it (at most 300 bytes),
 // so that start-up errors can quote what the plugin said before dying.
@@ -205,14 +229,14 @@ func (l *lastLine) last() string {
 }
 
 // hostedPlugin is the go-plugin entry of a plugin on the host side: it hands
-// out the gRPC connection, which sdk.NewClient wraps.
+// out the gRPC connection, which serve.NewClient wraps.
 type hostedPlugin struct {
 	plugin.NetRPCUnsupportedPlugin
 }
 
-// GRPCServer is not used: plugins are served by sdk.Serve.
+// GRPCServer is not used: plugins are served by package sdk/serve.
 func (hostedPlugin) GRPCServer(*plugin.GRPCBroker, *grpc.Server) error {
-	return errors.New("the host does not serve plugins; use sdk.Serve")
+	return errors.New("the host does not serve plugins; use package sdk/serve")
 }
 
 // GRPCClient returns the connection to the plugin.
@@ -228,6 +252,10 @@ func (p *Plugin) Description() sdk.Description { return p.desc }
 
 // Pid is the process id of an out-of-process plugin, 0 in-process.
 func (p *Plugin) Pid() int { return p.pid }
+
+// Value returns the plugin behind its checking wrapper: an sdk.Encoder,
+// sdk.Clusterer or sdk.Loss, as its kind says.
+func (p *Plugin) Value() sdk.Describer { return p.impl }
 
 // Encoder returns the plugin as an encoder.
 func (p *Plugin) Encoder() (sdk.Encoder, error) {
@@ -269,6 +297,6 @@ func ServeBuiltin(reg *Registry, kind sdk.Kind, name string) error {
 	if err != nil {
 		return err
 	}
-	sdk.Serve(f())
+	serve.Plugin(f())
 	return nil
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/deepclust/deepclust/plugins"
 	"github.com/deepclust/deepclust/sdk"
 	"github.com/deepclust/deepclust/sdk/sdktest"
+	"github.com/deepclust/deepclust/sdk/serve"
 )
 
 // TestMain doubles as the fake plugin binary: run as
@@ -507,4 +508,26 @@ func TestFakesPassConformance(t *testing.T) {
 	sdktest.Encoder(t, func() sdk.Encoder { return &fakeEncoder{} }, sdktest.EncoderOptions{InputShape: []int{2, 3}, Seed: 5})
 	sdktest.Clusterer(t, func() sdk.Clusterer { return &fakeClusterer{} }, sdktest.ClustererOptions{EmbeddingDim: 3})
 	sdktest.Loss(t, func() sdk.Loss { return &fakeLoss{} }, sdktest.LossOptions{EmbeddingDim: 3})
+}
+
+// TestProtocolVersionsOneApartRefuseEachOther opens a plugin one protocol
+// version behind the host (the host refuses it), and a plugin under a host
+// one version ahead (the plugin refuses the host): one line each, naming
+// both versions.
+func TestProtocolVersionsOneApartRefuseEachOther(t *testing.T) {
+	exe := testExe(t)
+	v := serve.ProtocolVersion
+	old := newHost(t, io.Discard)
+	_, err := old.Open(context.Background(), plugins.Spec{Kind: sdk.KindEncoder, Path: exe, Args: []string{"fake-plugin", "encoder", "linear-old"}})
+	want := fmt.Sprintf("speaks deepclust plugin protocol %d, this host speaks %d", v-1, v)
+	if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "\n") {
+		t.Errorf("older plugin: got %v, want one line containing %q", err, want)
+	}
+	newer := newHost(t, io.Discard)
+	plugins.SetProtocolVersion(newer, v+1)
+	_, err = newer.Open(context.Background(), plugins.Spec{Kind: sdk.KindEncoder, Path: exe, Args: []string{"fake-plugin", "encoder", "linear"}})
+	want = fmt.Sprintf("the plugin refused this host: the host speaks deepclust plugin protocol %d, this plugin speaks %d", v+1, v)
+	if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "\n") {
+		t.Errorf("newer host: got %v, want one line containing %q", err, want)
+	}
 }

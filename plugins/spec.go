@@ -18,8 +18,11 @@ const (
 	Process   Isolation = "process"
 )
 
-// DefaultTimeout bounds every plugin call whose Spec sets no Timeout.
-const DefaultTimeout = 60 * time.Second
+// DefaultTimeout bounds every plugin call whose Spec sets no Timeout, and a
+// plugin's start-up: 10 minutes, long enough for a clusterer's Fit on a large
+// data set. It is the one default of the plugin timeout; the config's
+// default (a section's timeout key) should be DefaultTimeout.String().
+const DefaultTimeout = 10 * time.Minute
 
 // Spec is how a pipeline asks for a plugin.
 type Spec struct {

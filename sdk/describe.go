@@ -2,6 +2,8 @@ package sdk
 
 import (
 	"fmt"
+	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -24,13 +26,27 @@ const (
 
 // Field describes one config field of a plugin.
 type Field struct {
-	Name    string    `json:"name"`
-	Type    FieldType `json:"type"`
-	Default any       `json:"default"`
-	Doc     string    `json:"doc"`
-	// Enum, when non-empty, lists the allowed values of a string field.
+	Name string    `json:"name"`
+	Type FieldType `json:"type"`
+	// Default is the value used when the config does not set the field;
+	// ignored (and best left nil) for a Required field.
+	Default any    `json:"default"`
+	Doc     string `json:"doc"`
+	// Enum, when non-empty, lists the allowed values of a string field
+	// (of every item, for strings).
 	Enum []string `json:"enum,omitempty"`
+	// Min and Max, when set, bound a numeric field (int, float, and every
+	// item of ints and floats), inclusive. Bound makes the pointer.
+	Min *float64 `json:"min,omitempty"`
+	Max *float64 `json:"max,omitempty"`
+	// Required fields have no default: a config must set them.
+	Required bool `json:"required,omitempty"`
 }
+
+// Bound returns a pointer to v, for Field.Min and Field.Max:
+//
+//	{Name: "k", Type: sdk.TypeInt, Default: 10, Min: sdk.Bound(1)}
+func Bound(v float64) *float64 { return &v }
 
 // Description is a plugin's account of itself.
 type Description struct {
@@ -78,11 +94,219 @@ func (c Config) Strings(name string) []string { return c[name].([]string) }
 
 // ResolveConfig checks raw against the fields of d and returns a Config that
 // holds every field, typed: values from raw where given, defaults otherwise.
-// Keys that d does not declare, values of the wrong type and strings outside
-// a field's Enum are errors that name the key. Strings are accepted for every
-// type ("3", "0.5", "true", "500,500,2000") so that environment variables and
+// Keys that d does not declare, values of the wrong type, strings outside a
+// field's Enum, numbers outside [Min, Max] and Required fields that raw does
+// not set are errors that name the key. Strings are accepted for every type
+// ("3", "0.5", "true", "500,500,2000") so that environment variables and
 // command-line flags can set any field.
+//
+// The host resolves a plugin's config once, before Configure, and hands
+// the plugin the result in Setup.Config: a plugin need not call it.
 func ResolveConfig(d Description, raw map[string]any) (Config, error) {
+	if err := unknownKeys(d, raw); err != nil {
+		return nil, err
+	}
+	out := make(Config, len(d.Fields))
+	for _, f := range d.Fields {
+		v, ok := raw[f.Name]
+		if !ok {
+			if f.Required {
+				return nil, fmt.Errorf("%s %q: config key %q is required (%s)", d.Kind, d.Name, f.Name, f.Doc)
+			}
+			v = f.Default
+		}
+		tv, err := ParseValue(f.Type, v)
+		if err == nil {
+			err = f.check(tv)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s %q: config key %q: %w", d.Kind, d.Name, f.Name, err)
+		}
+		out[f.Name] = tv
+	}
+	return out, nil
+}
+
+// CheckConfig reports whether c is already a resolved config of d (what
+// ResolveConfig returns): exactly the declared fields, each of its Go type,
+// within its Enum and bounds. It resolves nothing, so a host can tell a
+// resolved config from a raw one without resolving twice.
+func CheckConfig(d Description, c map[string]any) error {
+	if err := unknownKeys(d, c); err != nil {
+		return err
+	}
+	for _, f := range d.Fields {
+		v, ok := c[f.Name]
+		if !ok {
+			return fmt.Errorf("%s %q: config key %q is missing", d.Kind, d.Name, f.Name)
+		}
+		var typed bool
+		switch f.Type {
+		case TypeInt:
+			_, typed = v.(int)
+		case TypeFloat:
+			_, typed = v.(float64)
+		case TypeString:
+			_, typed = v.(string)
+		case TypeBool:
+			_, typed = v.(bool)
+		case TypeInts:
+			_, typed = v.([]int)
+		case TypeFloats:
+			_, typed = v.([]float64)
+		case TypeStrings:
+			_, typed = v.([]string)
+		}
+		if !typed {
+			return fmt.Errorf("%s %q: config key %q: %T is not a resolved %s", d.Kind, d.Name, f.Name, v, f.Type)
+		}
+		if err := f.check(v); err != nil {
+			return fmt.Errorf("%s %q: config key %q: %w", d.Kind, d.Name, f.Name, err)
+		}
+	}
+	return nil
+}
+
+// Resolved returns cfg itself when it is already a resolved config of d (see
+// CheckConfig) and ResolveConfig(d, cfg) otherwise: what a host calls before
+// Configure so that a config is resolved exactly once, whoever resolved it.
+func Resolved(d Description, cfg map[string]any) (Config, error) {
+	if CheckConfig(d, cfg) == nil {
+		return cfg, nil
+	}
+	return ResolveConfig(d, cfg)
+}
+
+// CheckDescription checks that d is well formed: a name, a known kind,
+// fields with names, known types and docs, bounds only on numeric fields
+// with Min ≤ Max, and defaults of every field that is not Required that
+// resolve (within their own bounds and enums).
+func CheckDescription(d Description) error {
+	if d.Name == "" {
+		return fmt.Errorf("%s plugin describes itself without a name", d.Kind)
+	}
+	switch d.Kind {
+	case KindEncoder, KindClusterer, KindLoss:
+	default:
+		return fmt.Errorf("plugin %q has unknown kind %q (want encoder, clusterer or loss)", d.Name, d.Kind)
+	}
+	seen := map[string]bool{}
+	for _, f := range d.Fields {
+		switch {
+		case f.Name == "":
+			return fmt.Errorf("%s %q: a config field has no name", d.Kind, d.Name)
+		case seen[f.Name]:
+			return fmt.Errorf("%s %q: config field %q is declared twice", d.Kind, d.Name, f.Name)
+		case (f.Min != nil || f.Max != nil) && !f.numeric():
+			return fmt.Errorf("%s %q: config field %q of type %s has bounds; only numeric fields may", d.Kind, d.Name, f.Name, f.Type)
+		case f.Min != nil && f.Max != nil && *f.Min > *f.Max:
+			return fmt.Errorf("%s %q: config field %q has min %v > max %v", d.Kind, d.Name, f.Name, *f.Min, *f.Max)
+		}
+		seen[f.Name] = true
+		if _, err := ParseValue(f.Type, zeroOf(f.Type)); err != nil {
+			return fmt.Errorf("%s %q: config field %q: %w", d.Kind, d.Name, f.Name, err)
+		}
+	}
+	if _, err := ResolveConfig(d, requiredPlaceholders(d)); err != nil {
+		return fmt.Errorf("%s %q: defaults do not resolve: %w", d.Kind, d.Name, err)
+	}
+	return nil
+}
+
+// requiredPlaceholders returns values for the Required fields of d that
+// satisfy their bounds, so that CheckDescription can resolve the defaults of
+// the others.
+func requiredPlaceholders(d Description) map[string]any {
+	raw := map[string]any{}
+	for _, f := range d.Fields {
+		if !f.Required {
+			continue
+		}
+		v := zeroOf(f.Type)
+		if f.Type == TypeInt || f.Type == TypeFloat {
+			x := 0.0
+			if f.Min != nil {
+				x = math.Ceil(*f.Min)
+			} else if f.Max != nil {
+				x = math.Floor(*f.Max)
+			}
+			v = x
+		}
+		if f.Type == TypeString && len(f.Enum) > 0 {
+			v = f.Enum[0]
+		}
+		raw[f.Name] = v
+	}
+	return raw
+}
+
+func zeroOf(t FieldType) any {
+	switch t {
+	case TypeInt, TypeFloat:
+		return 0.0
+	case TypeString:
+		return ""
+	case TypeBool:
+		return false
+	}
+	return []any{}
+}
+
+func (f Field) numeric() bool {
+	return f.Type == TypeInt || f.Type == TypeFloat || f.Type == TypeInts || f.Type == TypeFloats
+}
+
+// check checks a typed value against the field's enum and bounds.
+func (f Field) check(v any) error {
+	inRange := func(x float64) error {
+		if f.Min != nil && x < *f.Min {
+			return fmt.Errorf("%v is below the minimum %v", x, *f.Min)
+		}
+		if f.Max != nil && x > *f.Max {
+			return fmt.Errorf("%v is above the maximum %v", x, *f.Max)
+		}
+		return nil
+	}
+	inEnum := func(s string) error {
+		if len(f.Enum) > 0 && !slices.Contains(f.Enum, s) {
+			return fmt.Errorf("%q is not one of %s", s, strings.Join(f.Enum, ", "))
+		}
+		return nil
+	}
+	var err error
+	switch x := v.(type) {
+	case int:
+		err = inRange(float64(x))
+	case float64:
+		err = inRange(x)
+	case string:
+		err = inEnum(x)
+	case []int:
+		for i, e := range x {
+			if err = inRange(float64(e)); err != nil {
+				err = fmt.Errorf("item %d: %w", i, err)
+				break
+			}
+		}
+	case []float64:
+		for i, e := range x {
+			if err = inRange(e); err != nil {
+				err = fmt.Errorf("item %d: %w", i, err)
+				break
+			}
+		}
+	case []string:
+		for i, e := range x {
+			if err = inEnum(e); err != nil {
+				err = fmt.Errorf("item %d: %w", i, err)
+				break
+			}
+		}
+	}
+	return err
+}
+
+func unknownKeys[V any](d Description, raw map[string]V) error {
 	keys := make([]string, 0, len(raw))
 	for k := range raw {
 		keys = append(keys, k)
@@ -90,25 +314,10 @@ func ResolveConfig(d Description, raw map[string]any) (Config, error) {
 	sort.Strings(keys)
 	for _, k := range keys {
 		if _, ok := d.Field(k); !ok {
-			return nil, fmt.Errorf("%s %q: unknown config key %q (known: %s)", d.Kind, d.Name, k, strings.Join(fieldNames(d), ", "))
+			return fmt.Errorf("%s %q: unknown config key %q (known: %s)", d.Kind, d.Name, k, strings.Join(fieldNames(d), ", "))
 		}
 	}
-	out := make(Config, len(d.Fields))
-	for _, f := range d.Fields {
-		v, ok := raw[f.Name]
-		if !ok {
-			v = f.Default
-		}
-		tv, err := ParseValue(f.Type, v)
-		if err != nil {
-			return nil, fmt.Errorf("%s %q: config key %q: %w", d.Kind, d.Name, f.Name, err)
-		}
-		if s, isStr := tv.(string); isStr && len(f.Enum) > 0 && !contains(f.Enum, s) {
-			return nil, fmt.Errorf("%s %q: config key %q: %q is not one of %s", d.Kind, d.Name, f.Name, s, strings.Join(f.Enum, ", "))
-		}
-		out[f.Name] = tv
-	}
-	return out, nil
+	return nil
 }
 
 func fieldNames(d Description) []string {
@@ -117,15 +326,6 @@ func fieldNames(d Description) []string {
 		names[i] = f.Name
 	}
 	return names
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // ParseValue converts v to the Go type of a field of type t, accepting the

@@ -87,3 +87,50 @@ func TestTensorValidate(t *testing.T) {
 }
 
 func zero() float64 { return 0 }
+
+func TestBoundsAndRequired(t *testing.T) {
+	d := Description{Name: "b", Kind: KindLoss, Version: "1", Fields: []Field{
+		{Name: "k", Type: TypeInt, Default: 3, Min: Bound(1), Max: Bound(10), Doc: "k"},
+		{Name: "w", Type: TypeFloats, Default: []float64{0.5}, Min: Bound(0), Doc: "w"},
+		{Name: "path", Type: TypeString, Required: true, Doc: "a file"},
+	}}
+	if err := CheckDescription(d); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		raw  map[string]any
+		want string
+	}{
+		{map[string]any{}, `config key "path" is required`},
+		{map[string]any{"path": "x", "k": 0}, `config key "k": 0 is below the minimum 1`},
+		{map[string]any{"path": "x", "k": "11"}, `config key "k": 11 is above the maximum 10`},
+		{map[string]any{"path": "x", "w": "1,-2"}, `config key "w": item 1: -2 is below the minimum 0`},
+	} {
+		if _, err := ResolveConfig(d, tc.raw); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: got %v, want %q", tc.raw, err, tc.want)
+		}
+	}
+	cfg, err := ResolveConfig(d, map[string]any{"path": "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckConfig(d, cfg); err != nil {
+		t.Fatalf("a resolved config fails CheckConfig: %v", err)
+	}
+	if err := CheckConfig(d, map[string]any{"path": "x", "k": "3", "w": []float64{1}}); err == nil {
+		t.Fatal("CheckConfig accepted a string for an int")
+	}
+	cfg["k"] = 12
+	if err := CheckConfig(d, cfg); err == nil {
+		t.Fatal("CheckConfig accepted a value out of bounds")
+	}
+	bad := d
+	bad.Fields = []Field{{Name: "s", Type: TypeString, Default: "", Min: Bound(0), Doc: "s"}}
+	if err := CheckDescription(bad); err == nil || !strings.Contains(err.Error(), "only numeric fields") {
+		t.Fatalf("bounds on a string: %v", err)
+	}
+	bad.Fields = []Field{{Name: "k", Type: TypeInt, Default: 0, Min: Bound(1), Doc: "k"}}
+	if err := CheckDescription(bad); err == nil || !strings.Contains(err.Error(), "defaults do not resolve") {
+		t.Fatalf("default below min: %v", err)
+	}
+}

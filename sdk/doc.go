@@ -1,11 +1,14 @@
-// Package sdk is what a deepclust plugin author imports.
+// Package sdk is the core of what a deepclust plugin author imports: the
+// float32 Tensor every plugin call carries, the three plugin roles (Encoder,
+// Clusterer and Loss) with the per-batch exchange of the training loop, and
+// the self-description a plugin gives of itself (name, kind, version and
+// typed config fields with defaults, bounds and required flags).
 //
-// It defines the float32 Tensor that every plugin call carries, the three plugin
-// roles (Encoder, Clusterer and Loss) with the per-batch exchange of the training
-// loop, the self-description a plugin gives of itself (name, kind, version and
-// config fields), and Serve, the one call that serves a plugin over
-// hashicorp/go-plugin's gRPC transport. Tensors cross the process boundary as
-// Arrow IPC stream bytes of record batches.
+// It depends on the standard library only, so a plugin's unit tests can
+// import it without gRPC. Serving a plugin as a process is the job of
+// package sdk/serve (serve.Encoder, serve.Clusterer, serve.Loss); the
+// conformance checks are in sdk/conformance, and sdk/sdktest runs them from
+// go test.
 //
 // One training batch flows as follows:
 //

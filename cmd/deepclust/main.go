@@ -37,6 +37,7 @@ Commands:
   run        train a pipeline and cluster the data (default: built-in MNIST-10k)
   predict    assign new data with a saved model
   plugins    list or describe the available plugins
+  plugin     check PATH | check --builtin NAME: run the conformance checks on a plugin
   config     print the default config, or validate a config file
   bench      measure kernel and training throughput
   version    print the version
@@ -57,6 +58,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "plugins":
 		return cmdPlugins(ctx, env, args[1:])
 	case "plugin":
+		if len(args) > 1 && args[1] == "check" {
+			return cmdPluginCheck(ctx, env, args[2:])
+		}
 		return cmdPluginServe(args[1:])
 	case "config":
 		return cmdConfig(ctx, env, args[1:])
@@ -209,6 +213,48 @@ func cmdConfig(ctx context.Context, env app.Env, args []string) error {
 		return app.Validate(ctx, env, args[1])
 	}
 	return fmt.Errorf("%w: unknown config command %q", errUsage, args[0])
+}
+
+// cmdPluginCheck runs the conformance checks: deepclust plugin check PATH
+// [--kind K] or deepclust plugin check --builtin NAME|all.
+func cmdPluginCheck(ctx context.Context, env app.Env, args []string) error {
+	fs := flags("plugin check", env.Stderr)
+	var opt app.CheckOptions
+	fs.StringVar(&opt.Builtin, "builtin", "", "check a built-in plugin by name, or all of them ('all')")
+	fs.StringVar(&opt.Kind, "kind", "", "plugin kind: encoder, clusterer or loss (default: found by asking the binary)")
+	fs.StringVar(&opt.Isolation, "isolation", "", "built-ins: inprocess or process (default: both)")
+	fs.DurationVar(&opt.Timeout, "timeout", 0, "per-call timeout (default 10m)")
+	fs.StringArrayVar(&opt.Args, "arg", nil, "extra command-line argument for the binary (repeatable)")
+	shape := fs.IntSlice("input-shape", nil, "shape of one sample x, e.g. 1,28,28 (encoders: default 6; losses: adds x and x̂)")
+	fs.IntVar(&opt.Options.EmbeddingDim, "dim", 0, "width of z for clusterers and losses (default 4)")
+	fs.IntVar(&opt.Options.Batch, "batch", 0, "rows per batch (default 8)")
+	fs.IntVar(&opt.Options.Rows, "rows", 0, "rows a clusterer is fitted on (default 64)")
+	fs.IntVar(&opt.Options.Clusters, "clusters", 0, "losses: add k centroids and soft assignments")
+	fs.IntVar(&opt.Options.Pairs, "pairs", 0, "losses: make the batch this many neighbour pairs")
+	fs.BoolVar(&opt.Options.NoParameters, "no-parameters", false, "encoders without trainable parameters: Backward need not change the output")
+	fs.Uint64Var(&opt.Options.Seed, "seed", 1, "seed passed to the plugin")
+	sets := fs.StringArray("set", nil, "plugin config field, KEY=VALUE (repeatable)")
+	if err := parse(fs, args); err != nil {
+		return helpOK(err)
+	}
+	switch {
+	case fs.NArg() == 1 && opt.Builtin == "":
+		opt.Path = fs.Arg(0)
+	case fs.NArg() != 0 || opt.Builtin == "":
+		return fmt.Errorf("%w: plugin check PATH [--kind KIND], or plugin check --builtin NAME|all", errUsage)
+	}
+	opt.Options.InputShape = *shape
+	for _, s := range *sets {
+		k, v, ok := strings.Cut(s, "=")
+		if !ok {
+			return fmt.Errorf("%w: --set %q: want KEY=VALUE", errUsage, s)
+		}
+		if opt.Options.Config == nil {
+			opt.Options.Config = map[string]any{}
+		}
+		opt.Options.Config[k] = v
+	}
+	return app.CheckPlugin(ctx, env, opt)
 }
 
 // cmdPluginServe is the hidden command the host runs to serve a built-in

@@ -18,6 +18,7 @@ import (
 	"github.com/deepclust/deepclust/encoders/mlp"
 	"github.com/deepclust/deepclust/internal/results"
 	"github.com/deepclust/deepclust/sdk"
+	"github.com/deepclust/deepclust/sdk/serve"
 )
 
 // The test binary doubles as the deepclust binary (DCTEST_MAIN=1), which
@@ -25,8 +26,8 @@ import (
 // faulty external encoder plugin (started by go-plugin without arguments,
 // misbehaving as DCTEST_FAULT says).
 func TestMain(m *testing.M) {
-	if os.Getenv(sdk.Handshake.MagicCookieKey) != "" && len(os.Args) == 1 {
-		sdk.Serve(&faultyEncoder{Encoder: mlp.New(), fault: os.Getenv("DCTEST_FAULT")})
+	if os.Getenv(serve.Handshake.MagicCookieKey) != "" && len(os.Args) == 1 {
+		serve.Encoder(&faultyEncoder{Encoder: mlp.New(), fault: os.Getenv("DCTEST_FAULT")})
 		os.Exit(0)
 	}
 	if os.Getenv("DCTEST_MAIN") == "1" {

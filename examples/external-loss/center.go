@@ -24,17 +24,15 @@ func (c *center) Describe() sdk.Description {
 		Version: "1.0.0",
 		Doc:     "weight · mean squared norm of the embeddings; keeps z near the origin",
 		Fields: []sdk.Field{
-			{Name: "weight", Type: sdk.TypeFloat, Default: 0.01, Doc: "multiplier of the mean squared norm"},
+			{Name: "weight", Type: sdk.TypeFloat, Default: 0.01, Min: sdk.Bound(0), Doc: "multiplier of the mean squared norm"},
 		},
 	}
 }
 
-// Configure reads the weight.
+// Configure reads the weight, which the host has resolved and checked
+// against the field's bounds.
 func (c *center) Configure(_ context.Context, s sdk.Setup) error {
 	c.weight = s.Config.Float("weight")
-	if c.weight < 0 {
-		return errors.New("config key \"weight\": must be ≥ 0")
-	}
 	return nil
 }
 

@@ -1,10 +1,10 @@
-// Command external-loss is a deepclust loss plugin, "center", built only on
-// the sdk package: L = weight · mean ‖z‖². A deepclust host starts it; run by
+// Command external-loss is a deepclust loss plugin, "center", built on the
+// sdk packages: L = weight · mean ‖z‖². A deepclust host starts it; run by
 // hand it explains that and exits.
 package main
 
-import "github.com/deepclust/deepclust/sdk"
+import "github.com/deepclust/deepclust/sdk/serve"
 
 func main() {
-	sdk.Serve(&center{})
+	serve.Loss(&center{})
 }

@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/deepclust/deepclust/sdk"
+	"github.com/deepclust/deepclust/sdk/serve"
 )
 
 func configured(t testing.TB, raw map[string]any) *Loss {
@@ -247,12 +248,12 @@ func TestGradientsFiniteDifferences(t *testing.T) {
 func TestSameThroughProtocol(t *testing.T) {
 	ctx := context.Background()
 	conn, srv := plugin.TestGRPCConn(t, func(s *grpc.Server) {
-		if err := sdk.RegisterServer(s, New()); err != nil {
+		if err := serve.RegisterServer(s, New()); err != nil {
 			t.Fatal(err)
 		}
 	})
 	t.Cleanup(func() { _ = conn.Close(); srv.Stop() })
-	c, err := sdk.NewClient(ctx, conn, sdk.KindLoss)
+	c, err := serve.NewClient(ctx, conn, sdk.KindLoss)
 	if err != nil {
 		t.Fatal(err)
 	}

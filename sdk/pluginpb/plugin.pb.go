@@ -1,11 +1,12 @@
 // The deepclust plugin protocol.
 //
 // A deepclust plugin is an executable that the host starts through
-// hashicorp/go-plugin (protocol version 1, gRPC transport, magic cookie
-// environment variable DEEPCLUST_PLUGIN=f4c1c3e2-deepclust-plugin-v1) and that
-// serves exactly one of the services below, chosen by its kind: Encoder,
-// Clusterer or Loss. The host calls Describe first, then Configure, then the
-// training calls. Calls are made one at a time.
+// hashicorp/go-plugin (application protocol version 2, gRPC transport, magic
+// cookie environment variable DEEPCLUST_PLUGIN=f4c1c3e2-deepclust-plugin-v1)
+// and that serves exactly one of the services below, chosen by its kind:
+// Encoder, Clusterer or Loss. The host calls Describe first, then Configure,
+// then the training calls. Calls are made one at a time. docs/protocol.md
+// is the complete contract: handshake, mutual TLS, versions, call order.
 //
 // Tensors. Every `bytes` field documented as a tensor holds one Apache Arrow
 // IPC *stream* (schema message, exactly one record batch, end-of-stream) with:
@@ -92,13 +93,20 @@ func (*Empty) Descriptor() ([]byte, []int) {
 type Field struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	// One of "int", "float", "string", "bool", "ints", "floats".
+	// One of "int", "float", "string", "bool", "ints", "floats", "strings".
 	Type string `protobuf:"bytes,2,opt,name=type,proto3" json:"type,omitempty"`
 	// The default value as JSON (e.g. `3`, `0.5`, `"adam"`, `[500,500]`).
 	DefaultJson []byte `protobuf:"bytes,3,opt,name=default_json,json=defaultJson,proto3" json:"default_json,omitempty"`
 	Doc         string `protobuf:"bytes,4,opt,name=doc,proto3" json:"doc,omitempty"`
-	// Allowed values of a string field; empty for any.
-	Enum          []string `protobuf:"bytes,5,rep,name=enum,proto3" json:"enum,omitempty"`
+	// Allowed values of a string field (or of every item of a strings
+	// field); empty for any.
+	Enum []string `protobuf:"bytes,5,rep,name=enum,proto3" json:"enum,omitempty"`
+	// Inclusive bounds of a numeric field (of every item of ints and floats);
+	// unset for none. The host rejects configs outside them.
+	Min *float64 `protobuf:"fixed64,6,opt,name=min,proto3,oneof" json:"min,omitempty"`
+	Max *float64 `protobuf:"fixed64,7,opt,name=max,proto3,oneof" json:"max,omitempty"`
+	// A required field has no default: the config must set it.
+	Required      bool `protobuf:"varint,8,opt,name=required,proto3" json:"required,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -166,6 +174,27 @@ func (x *Field) GetEnum() []string {
 		return x.Enum
 	}
 	return nil
+}
+
+func (x *Field) GetMin() float64 {
+	if x != nil && x.Min != nil {
+		return *x.Min
+	}
+	return 0
+}
+
+func (x *Field) GetMax() float64 {
+	if x != nil && x.Max != nil {
+		return *x.Max
+	}
+	return 0
+}
+
+func (x *Field) GetRequired() bool {
+	if x != nil {
+		return x.Required
+	}
+	return false
 }
 
 // Description is a plugin's account of itself.
@@ -249,9 +278,10 @@ func (x *Description) GetFields() []*Field {
 // ConfigureRequest is sent once, before any other call but Describe.
 type ConfigureRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The plugin's config as a JSON object keyed by field name. The host has
-	// checked it against Describe's fields; the plugin resolves it again
-	// (filling in defaults, converting types) before use.
+	// The plugin's config as a JSON object keyed by field name, resolved by
+	// the host against Describe's fields: every field present, typed (int and
+	// float as JSON numbers, lists as arrays), defaults filled in, enums and
+	// bounds checked. The plugin uses it as is.
 	ConfigJson []byte `protobuf:"bytes,1,opt,name=config_json,json=configJson,proto3" json:"config_json,omitempty"`
 	// The shape of one input sample x, e.g. [784] or [1, 28, 28].
 	InputShape []int64 `protobuf:"varint,2,rep,packed,name=input_shape,json=inputShape,proto3" json:"input_shape,omitempty"`
@@ -1052,13 +1082,18 @@ var File_plugin_proto protoreflect.FileDescriptor
 const file_plugin_proto_rawDesc = "" +
 	"\n" +
 	"\fplugin.proto\x12\x13deepclust.plugin.v1\"\a\n" +
-	"\x05Empty\"x\n" +
+	"\x05Empty\"\xd2\x01\n" +
 	"\x05Field\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12!\n" +
 	"\fdefault_json\x18\x03 \x01(\fR\vdefaultJson\x12\x10\n" +
 	"\x03doc\x18\x04 \x01(\tR\x03doc\x12\x12\n" +
-	"\x04enum\x18\x05 \x03(\tR\x04enum\"\x95\x01\n" +
+	"\x04enum\x18\x05 \x03(\tR\x04enum\x12\x15\n" +
+	"\x03min\x18\x06 \x01(\x01H\x00R\x03min\x88\x01\x01\x12\x15\n" +
+	"\x03max\x18\a \x01(\x01H\x01R\x03max\x88\x01\x01\x12\x1a\n" +
+	"\brequired\x18\b \x01(\bR\brequiredB\x06\n" +
+	"\x04_minB\x06\n" +
+	"\x04_max\"\x95\x01\n" +
 	"\vDescription\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x18\n" +
@@ -1226,6 +1261,7 @@ func file_plugin_proto_init() {
 	if File_plugin_proto != nil {
 		return
 	}
+	file_plugin_proto_msgTypes[1].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

@@ -1,11 +1,12 @@
 // The deepclust plugin protocol.
 //
 // A deepclust plugin is an executable that the host starts through
-// hashicorp/go-plugin (protocol version 1, gRPC transport, magic cookie
-// environment variable DEEPCLUST_PLUGIN=f4c1c3e2-deepclust-plugin-v1) and that
-// serves exactly one of the services below, chosen by its kind: Encoder,
-// Clusterer or Loss. The host calls Describe first, then Configure, then the
-// training calls. Calls are made one at a time.
+// hashicorp/go-plugin (application protocol version 2, gRPC transport, magic
+// cookie environment variable DEEPCLUST_PLUGIN=f4c1c3e2-deepclust-plugin-v1)
+// and that serves exactly one of the services below, chosen by its kind:
+// Encoder, Clusterer or Loss. The host calls Describe first, then Configure,
+// then the training calls. Calls are made one at a time. docs/protocol.md
+// is the complete contract: handshake, mutual TLS, versions, call order.
 //
 // Tensors. Every `bytes` field documented as a tensor holds one Apache Arrow
 // IPC *stream* (schema message, exactly one record batch, end-of-stream) with:

@@ -1,4 +1,4 @@
-package sdk
+package serve
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 
 	"google.golang.org/grpc"
 
+	"github.com/deepclust/deepclust/sdk"
 	"github.com/deepclust/deepclust/sdk/pluginpb"
 )
 
@@ -20,36 +21,36 @@ func (e *MalformedReplyError) Error() string { return "malformed reply: " + e.Er
 func (e *MalformedReplyError) Unwrap() error { return e.Err }
 
 // NewClient returns the client side of the protocol for a plugin of the given
-// kind served on conn: an Encoder, Clusterer or Loss whose calls are gRPC
+// kind served on conn: an sdk.Encoder, sdk.Clusterer or sdk.Loss whose calls are gRPC
 // calls. It calls Describe once (the answer is cached, since
-// Describer.Describe cannot fail) and checks the kind. Errors from the calls
+// sdk.Describer.Describe cannot fail) and checks the kind. Errors from the calls
 // are gRPC status errors from the plugin or transport, or
 // *MalformedReplyError. Package plugins adds shape checks, timeouts and
 // process management on top.
-func NewClient(ctx context.Context, conn grpc.ClientConnInterface, kind Kind) (Describer, error) {
+func NewClient(ctx context.Context, conn grpc.ClientConnInterface, kind sdk.Kind) (sdk.Describer, error) {
 	var (
 		describe func(context.Context, *pluginpb.Empty, ...grpc.CallOption) (*pluginpb.Description, error)
-		build    func(base clientBase) Describer
+		build    func(base clientBase) sdk.Describer
 	)
 	switch kind {
-	case KindEncoder:
+	case sdk.KindEncoder:
 		rpc := pluginpb.NewEncoderClient(conn)
 		describe = rpc.Describe
-		build = func(b clientBase) Describer {
+		build = func(b clientBase) sdk.Describer {
 			b.configure = rpc.Configure
 			return &encoderClient{clientBase: b, stateClient: stateClient{rpc.Save, rpc.Load}, rpc: rpc}
 		}
-	case KindClusterer:
+	case sdk.KindClusterer:
 		rpc := pluginpb.NewClustererClient(conn)
 		describe = rpc.Describe
-		build = func(b clientBase) Describer {
+		build = func(b clientBase) sdk.Describer {
 			b.configure = rpc.Configure
 			return &clustererClient{clientBase: b, stateClient: stateClient{rpc.Save, rpc.Load}, rpc: rpc}
 		}
-	case KindLoss:
+	case sdk.KindLoss:
 		rpc := pluginpb.NewLossClient(conn)
 		describe = rpc.Describe
-		build = func(b clientBase) Describer {
+		build = func(b clientBase) sdk.Describer {
 			b.configure = rpc.Configure
 			return &lossClient{clientBase: b, rpc: rpc}
 		}
@@ -80,13 +81,20 @@ func malformed(err error) error {
 
 // clientBase is the client side of Describe and Configure.
 type clientBase struct {
-	desc      Description
+	desc      sdk.Description
 	configure func(context.Context, *pluginpb.ConfigureRequest, ...grpc.CallOption) (*pluginpb.Empty, error)
 }
 
-func (c *clientBase) Describe() Description { return c.desc }
+func (c *clientBase) Describe() sdk.Description { return c.desc }
 
-func (c *clientBase) Configure(ctx context.Context, s Setup) error {
+// Configure sends s with its config resolved (sdk.Resolved: a config the
+// caller resolved already is sent as it is).
+func (c *clientBase) Configure(ctx context.Context, s sdk.Setup) error {
+	cfg, err := sdk.Resolved(c.desc, s.Config)
+	if err != nil {
+		return err
+	}
+	s.Config = cfg
 	req, err := setupToPB(s)
 	if err != nil {
 		return err
@@ -128,21 +136,21 @@ func (c *encoderClient) EmbeddingDim(ctx context.Context) (int, error) {
 	return int(r.GetDim()), nil
 }
 
-func (c *encoderClient) Forward(ctx context.Context, x Tensor, train bool) (Forward, error) {
+func (c *encoderClient) Forward(ctx context.Context, x sdk.Tensor, train bool) (sdk.Forward, error) {
 	var tc tensorCodec
 	req := &pluginpb.ForwardRequest{X: tc.encode("x", x), Train: train}
 	if tc.err != nil {
-		return Forward{}, tc.err
+		return sdk.Forward{}, tc.err
 	}
 	r, err := c.rpc.Forward(ctx, req)
 	if err != nil {
-		return Forward{}, err
+		return sdk.Forward{}, err
 	}
-	f := Forward{Z: tc.decode("z", r.GetZ()), XHat: tc.decode("x_hat", r.GetXHat())}
+	f := sdk.Forward{Z: tc.decode("z", r.GetZ()), XHat: tc.decode("x_hat", r.GetXHat())}
 	return f, malformed(tc.err)
 }
 
-func (c *encoderClient) Backward(ctx context.Context, br BackwardRequest) error {
+func (c *encoderClient) Backward(ctx context.Context, br sdk.BackwardRequest) error {
 	var tc tensorCodec
 	req := &pluginpb.BackwardRequest{GradZ: tc.encode("grad_z", br.GradZ), GradXHat: tc.encode("grad_x_hat", br.GradXHat), LearningRate: br.LearningRate}
 	if tc.err != nil {
@@ -160,47 +168,47 @@ type clustererClient struct {
 
 type assignRPC func(context.Context, *pluginpb.Tensor, ...grpc.CallOption) (*pluginpb.Assignment, error)
 
-func assign(ctx context.Context, rpc assignRPC, z Tensor) (Assignment, error) {
+func assign(ctx context.Context, rpc assignRPC, z sdk.Tensor) (sdk.Assignment, error) {
 	var tc tensorCodec
 	req := &pluginpb.Tensor{Data: tc.encode("z", z)}
 	if tc.err != nil {
-		return Assignment{}, tc.err
+		return sdk.Assignment{}, tc.err
 	}
 	r, err := rpc(ctx, req)
 	if err != nil {
-		return Assignment{}, err
+		return sdk.Assignment{}, err
 	}
-	a := Assignment{Labels: r.GetLabels(), Soft: tc.decode("soft", r.GetSoft()), Objective: r.GetObjective()}
+	a := sdk.Assignment{Labels: r.GetLabels(), Soft: tc.decode("soft", r.GetSoft()), Objective: r.GetObjective()}
 	return a, malformed(tc.err)
 }
 
-func (c *clustererClient) Fit(ctx context.Context, z Tensor) (Assignment, error) {
+func (c *clustererClient) Fit(ctx context.Context, z sdk.Tensor) (sdk.Assignment, error) {
 	return assign(ctx, c.rpc.Fit, z)
 }
 
-func (c *clustererClient) Update(ctx context.Context, z Tensor) (Assignment, error) {
+func (c *clustererClient) Update(ctx context.Context, z sdk.Tensor) (sdk.Assignment, error) {
 	return assign(ctx, c.rpc.Update, z)
 }
 
-func (c *clustererClient) Assign(ctx context.Context, z Tensor) (Assignment, error) {
+func (c *clustererClient) Assign(ctx context.Context, z sdk.Tensor) (sdk.Assignment, error) {
 	return assign(ctx, c.rpc.Assign, z)
 }
 
-func (c *clustererClient) Loss(ctx context.Context, lr ClusterLossRequest) (ClusterLoss, error) {
+func (c *clustererClient) Loss(ctx context.Context, lr sdk.ClusterLossRequest) (sdk.ClusterLoss, error) {
 	var tc tensorCodec
 	req := &pluginpb.ClusterLossRequest{Z: tc.encode("z", lr.Z), Indices: lr.Indices, Train: lr.Train}
 	if tc.err != nil {
-		return ClusterLoss{}, tc.err
+		return sdk.ClusterLoss{}, tc.err
 	}
 	r, err := c.rpc.Loss(ctx, req)
 	if err != nil {
-		return ClusterLoss{}, err
+		return sdk.ClusterLoss{}, err
 	}
-	l := ClusterLoss{Value: r.GetValue(), GradZ: tc.decode("grad_z", r.GetGradZ()), Centroids: tc.decode("centroids", r.GetCentroids()), Soft: tc.decode("soft", r.GetSoft())}
+	l := sdk.ClusterLoss{Value: r.GetValue(), GradZ: tc.decode("grad_z", r.GetGradZ()), Centroids: tc.decode("centroids", r.GetCentroids()), Soft: tc.decode("soft", r.GetSoft())}
 	return l, malformed(tc.err)
 }
 
-func (c *clustererClient) Step(ctx context.Context, sr ClusterStepRequest) error {
+func (c *clustererClient) Step(ctx context.Context, sr sdk.ClusterStepRequest) error {
 	var tc tensorCodec
 	req := &pluginpb.ClusterStepRequest{GradCentroids: tc.encode("grad_centroids", sr.GradCentroids), Weight: sr.Weight}
 	if tc.err != nil {
@@ -215,7 +223,7 @@ type lossClient struct {
 	rpc pluginpb.LossClient
 }
 
-func (c *lossClient) Eval(ctx context.Context, in LossInput) (LossOutput, error) {
+func (c *lossClient) Eval(ctx context.Context, in sdk.LossInput) (sdk.LossOutput, error) {
 	var tc tensorCodec
 	req := &pluginpb.LossInput{
 		X:         tc.encode("x", in.X),
@@ -226,12 +234,12 @@ func (c *lossClient) Eval(ctx context.Context, in LossInput) (LossOutput, error)
 		Pairs:     int64(in.Pairs),
 	}
 	if tc.err != nil {
-		return LossOutput{}, tc.err
+		return sdk.LossOutput{}, tc.err
 	}
 	r, err := c.rpc.Eval(ctx, req)
 	if err != nil {
-		return LossOutput{}, err
+		return sdk.LossOutput{}, err
 	}
-	o := LossOutput{Value: r.GetValue(), GradZ: tc.decode("grad_z", r.GetGradZ()), GradXHat: tc.decode("grad_x_hat", r.GetGradXHat()), GradCentroids: tc.decode("grad_centroids", r.GetGradCentroids())}
+	o := sdk.LossOutput{Value: r.GetValue(), GradZ: tc.decode("grad_z", r.GetGradZ()), GradXHat: tc.decode("grad_x_hat", r.GetGradXHat()), GradCentroids: tc.decode("grad_centroids", r.GetGradCentroids())}
 	return o, malformed(tc.err)
 }

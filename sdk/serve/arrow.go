@@ -1,4 +1,4 @@
-package sdk
+package serve
 
 import (
 	"bytes"
@@ -12,14 +12,16 @@ import (
 	"github.com/apache/arrow/go/v15/arrow/array"
 	"github.com/apache/arrow/go/v15/arrow/ipc"
 	"github.com/apache/arrow/go/v15/arrow/memory"
+
+	"github.com/deepclust/deepclust/sdk"
 )
 
 // The Arrow layout of a Tensor: one column named TensorColumn of type
 // FixedSizeList<float32>[Cols()], one row per sample (Shape[0] rows), and
 // the full shape as comma-separated decimal integers in the schema metadata
-// under TensorShapeKey ("256,1,28,28"; "" for the empty Tensor). Arrow has
+// under TensorShapeKey ("256,1,28,28"; "" for the empty sdk.Tensor). Arrow has
 // no zero-size lists, so a tensor whose samples hold no values (the empty
-// Tensor, or a zero in Shape[1:]) is written as zero rows of list size 1.
+// sdk.Tensor, or a zero in Shape[1:]) is written as zero rows of list size 1.
 const (
 	TensorColumn   = "data"
 	TensorShapeKey = "deepclust.shape"
@@ -31,7 +33,7 @@ const maxTensorValues = 1 << 40
 
 // TensorRecord returns t as an Arrow record batch in the layout described at
 // TensorColumn. The record shares t.Data's memory; the caller must Release it.
-func TensorRecord(t Tensor) (arrow.Record, error) {
+func TensorRecord(t sdk.Tensor) (arrow.Record, error) {
 	if err := checkLength(t); err != nil {
 		return nil, err
 	}
@@ -65,7 +67,7 @@ func metadataPtr(m arrow.Metadata) *arrow.Metadata { return &m }
 
 // checkLength checks the shape of t against its data, without looking at the
 // values (NaN is representable and is left to Validate).
-func checkLength(t Tensor) error {
+func checkLength(t sdk.Tensor) error {
 	if t.Empty() {
 		if len(t.Data) != 0 {
 			return fmt.Errorf("tensor has %d values but no shape", len(t.Data))
@@ -100,49 +102,49 @@ func shapeSize(shape []int) (int, error) {
 
 // TensorFromRecord copies the tensor out of rec, which must have the layout
 // described at TensorColumn. rec is not released.
-func TensorFromRecord(rec arrow.Record) (Tensor, error) {
+func TensorFromRecord(rec arrow.Record) (sdk.Tensor, error) {
 	schema := rec.Schema()
 	if rec.NumCols() != 1 || schema.Field(0).Name != TensorColumn {
-		return Tensor{}, fmt.Errorf("tensor record must have exactly one column %q, has %d columns", TensorColumn, rec.NumCols())
+		return sdk.Tensor{}, fmt.Errorf("tensor record must have exactly one column %q, has %d columns", TensorColumn, rec.NumCols())
 	}
 	rawShape, ok := schema.Metadata().GetValue(TensorShapeKey)
 	if !ok {
-		return Tensor{}, fmt.Errorf("tensor record has no %q schema metadata", TensorShapeKey)
+		return sdk.Tensor{}, fmt.Errorf("tensor record has no %q schema metadata", TensorShapeKey)
 	}
 	shape, err := parseShape(rawShape)
 	if err != nil {
-		return Tensor{}, err
+		return sdk.Tensor{}, err
 	}
 	list, ok := rec.Column(0).(*array.FixedSizeList)
 	if !ok {
-		return Tensor{}, fmt.Errorf("tensor column %q has type %s, want fixed_size_list<float32>", TensorColumn, rec.Column(0).DataType())
+		return sdk.Tensor{}, fmt.Errorf("tensor column %q has type %s, want fixed_size_list<float32>", TensorColumn, rec.Column(0).DataType())
 	}
 	listType := list.DataType().(*arrow.FixedSizeListType)
 	values, ok := list.ListValues().(*array.Float32)
 	if !ok {
-		return Tensor{}, fmt.Errorf("tensor column %q has element type %s, want float32", TensorColumn, listType.Elem())
+		return sdk.Tensor{}, fmt.Errorf("tensor column %q has element type %s, want float32", TensorColumn, listType.Elem())
 	}
 	if list.NullN() != 0 || values.NullN() != 0 {
-		return Tensor{}, fmt.Errorf("tensor column %q holds nulls", TensorColumn)
+		return sdk.Tensor{}, fmt.Errorf("tensor column %q holds nulls", TensorColumn)
 	}
-	t := Tensor{Shape: shape}
+	t := sdk.Tensor{Shape: shape}
 	size, rows := int(listType.Len()), t.Rows()
 	if t.Cols() == 0 {
 		if list.Len() != 0 {
-			return Tensor{}, fmt.Errorf("tensor shape %v holds no values, but its column has %d rows", shape, list.Len())
+			return sdk.Tensor{}, fmt.Errorf("tensor shape %v holds no values, but its column has %d rows", shape, list.Len())
 		}
 		if len(shape) == 0 {
-			return Tensor{}, nil
+			return sdk.Tensor{}, nil
 		}
-		return NewTensor(shape...), nil
+		return sdk.NewTensor(shape...), nil
 	}
 	if list.Len() != rows || size != t.Cols() {
-		return Tensor{}, fmt.Errorf("tensor shape %v does not match its column: %d rows of %d values", shape, list.Len(), size)
+		return sdk.Tensor{}, fmt.Errorf("tensor shape %v does not match its column: %d rows of %d values", shape, list.Len(), size)
 	}
 	start := list.Data().Offset() * size
 	all := values.Float32Values()
 	if start+rows*size > len(all) {
-		return Tensor{}, fmt.Errorf("tensor shape %v needs %d values, column holds %d", shape, rows*size, len(all)-start)
+		return sdk.Tensor{}, fmt.Errorf("tensor shape %v needs %d values, column holds %d", shape, rows*size, len(all)-start)
 	}
 	t.Data = append(make([]float32, 0, rows*size), all[start:start+rows*size]...)
 	return t, nil
@@ -168,13 +170,13 @@ func parseShape(s string) ([]int, error) {
 }
 
 // EncodeTensor returns t as Arrow IPC stream bytes: a schema message and one
-// record batch in the layout described at TensorColumn. The empty Tensor
+// record batch in the layout described at TensorColumn. The empty sdk.Tensor
 // encodes to a stream with no shape and zero rows.
-func EncodeTensor(t Tensor) ([]byte, error) {
+func EncodeTensor(t sdk.Tensor) ([]byte, error) {
 	return encodeTensor(memory.DefaultAllocator, t)
 }
 
-func encodeTensor(mem memory.Allocator, t Tensor) ([]byte, error) {
+func encodeTensor(mem memory.Allocator, t sdk.Tensor) ([]byte, error) {
 	rec, err := TensorRecord(t)
 	if err != nil {
 		return nil, fmt.Errorf("encoding tensor: %w", err)
@@ -194,44 +196,44 @@ func encodeTensor(mem memory.Allocator, t Tensor) ([]byte, error) {
 
 // DecodeTensor reads Arrow IPC stream bytes written by EncodeTensor (or by
 // any Arrow library following the same layout) and checks the shape against
-// the data. Zero-length bytes decode to the empty Tensor, the protocol's
+// the data. Zero-length bytes decode to the empty sdk.Tensor, the protocol's
 // "absent". It does not check that the values are finite; see
-// Tensor.Validate.
-func DecodeTensor(b []byte) (Tensor, error) {
+// sdk.Tensor.Validate.
+func DecodeTensor(b []byte) (sdk.Tensor, error) {
 	return decodeTensor(memory.DefaultAllocator, b)
 }
 
-func decodeTensor(mem memory.Allocator, b []byte) (t Tensor, err error) {
+func decodeTensor(mem memory.Allocator, b []byte) (t sdk.Tensor, err error) {
 	if len(b) == 0 {
-		return Tensor{}, nil
+		return sdk.Tensor{}, nil
 	}
 	// Arrow's IPC reader trusts the flatbuffers it reads; corrupt bytes
 	// can make it panic, which must not cross this function.
 	defer func() {
 		if r := recover(); r != nil {
-			t, err = Tensor{}, fmt.Errorf("decoding tensor: corrupt Arrow IPC stream (%v)", r)
+			t, err = sdk.Tensor{}, fmt.Errorf("decoding tensor: corrupt Arrow IPC stream (%v)", r)
 		}
 	}()
 	r, err := ipc.NewReader(bytes.NewReader(b), ipc.WithAllocator(mem))
 	if err != nil {
-		return Tensor{}, fmt.Errorf("decoding tensor: reading Arrow IPC stream of %d bytes: %w", len(b), err)
+		return sdk.Tensor{}, fmt.Errorf("decoding tensor: reading Arrow IPC stream of %d bytes: %w", len(b), err)
 	}
 	defer r.Release()
 	if !r.Next() {
 		if r.Err() != nil {
-			return Tensor{}, fmt.Errorf("decoding tensor: reading record batch: %w", r.Err())
+			return sdk.Tensor{}, fmt.Errorf("decoding tensor: reading record batch: %w", r.Err())
 		}
-		return Tensor{}, errors.New("decoding tensor: Arrow IPC stream holds no record batch")
+		return sdk.Tensor{}, errors.New("decoding tensor: Arrow IPC stream holds no record batch")
 	}
 	t, err = TensorFromRecord(r.Record())
 	if err != nil {
-		return Tensor{}, fmt.Errorf("decoding tensor: %w", err)
+		return sdk.Tensor{}, fmt.Errorf("decoding tensor: %w", err)
 	}
 	if r.Next() {
-		return Tensor{}, errors.New("decoding tensor: Arrow IPC stream holds more than one record batch")
+		return sdk.Tensor{}, errors.New("decoding tensor: Arrow IPC stream holds more than one record batch")
 	}
 	if r.Err() != nil {
-		return Tensor{}, fmt.Errorf("decoding tensor: reading past the record batch: %w", r.Err())
+		return sdk.Tensor{}, fmt.Errorf("decoding tensor: reading past the record batch: %w", r.Err())
 	}
 	return t, nil
 }

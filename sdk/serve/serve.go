@@ -1,4 +1,4 @@
-package sdk
+package serve
 
 import (
 	"context"
@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"os"
 	"runtime/debug"
+	"slices"
+	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/hashicorp/go-hclog"
@@ -14,14 +17,22 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/deepclust/deepclust/sdk"
 	"github.com/deepclust/deepclust/sdk/pluginpb"
 )
 
+// ProtocolVersion is the version of the deepclust plugin protocol this
+// package speaks: go-plugin's application protocol version in the handshake.
+// A host and a plugin of different versions refuse each other (see
+// docs/protocol.md for the compatibility policy). Version 1 was the protocol
+// before Field bounds and host-resolved configs.
+const ProtocolVersion = 2
+
 // Handshake is the go-plugin handshake shared by the host and every plugin:
 // a plugin binary started without the magic cookie in its environment
-// refuses to run, and the protocol version must match.
+// refuses to run, and the protocol versions must match.
 var Handshake = plugin.HandshakeConfig{
-	ProtocolVersion:  1,
+	ProtocolVersion:  ProtocolVersion,
 	MagicCookieKey:   "DEEPCLUST_PLUGIN",
 	MagicCookieValue: "f4c1c3e2-deepclust-plugin-v1",
 }
@@ -31,55 +42,108 @@ var Handshake = plugin.HandshakeConfig{
 // data set's embeddings fit in one call.
 const MaxMessageSize = 512 << 20
 
-// ServeOption adjusts how Serve serves a plugin.
-type ServeOption func(*serveOptions)
+// Option adjusts how a plugin is served.
+type Option func(*options)
 
-type serveOptions struct {
+type options struct {
 	grpcOptions []grpc.ServerOption
 	logger      hclog.Logger
+	version     int
 }
 
 // WithGRPCServerOptions adds options (interceptors, for example) to the
 // plugin's gRPC server.
-func WithGRPCServerOptions(opts ...grpc.ServerOption) ServeOption {
-	return func(o *serveOptions) { o.grpcOptions = append(o.grpcOptions, opts...) }
+func WithGRPCServerOptions(opts ...grpc.ServerOption) Option {
+	return func(o *options) { o.grpcOptions = append(o.grpcOptions, opts...) }
 }
 
 // WithLogger sets the logger that go-plugin and the server adapters use. The
 // default writes JSON lines to stderr, which the host parses and re-logs.
-func WithLogger(l hclog.Logger) ServeOption {
-	return func(o *serveOptions) { o.logger = l }
+func WithLogger(l hclog.Logger) Option {
+	return func(o *options) { o.logger = l }
 }
 
-// Serve serves p over go-plugin's gRPC transport until the host closes it.
-// It is the one call a plugin's main function makes. It also makes the
-// plugin's logger hclog's default (hclog.L()), so that a plugin's log lines
-// reach the host's log with their levels. p must implement the
-// interface of its described kind (Encoder, Clusterer or Loss). A plugin that
-// cannot be served, or a binary started by hand rather than by a deepclust
-// host, prints why to stderr and exits with status 1.
-func Serve(p Describer, opts ...ServeOption) {
-	cfg, err := serveConfig(p, opts...)
+// WithProtocolVersion makes the plugin claim another protocol version than
+// ProtocolVersion. It exists to test that hosts refuse a mismatch.
+func WithProtocolVersion(v int) Option {
+	return func(o *options) { o.version = v }
+}
+
+// Encoder serves e over go-plugin's gRPC transport until the host closes
+// it: the one call an encoder plugin's main function makes. See Loss.
+func Encoder(e sdk.Encoder, opts ...Option) { run(e, sdk.KindEncoder, opts) }
+
+// Clusterer serves c until the host closes it: the one call a clusterer
+// plugin's main function makes. See Loss.
+func Clusterer(c sdk.Clusterer, opts ...Option) { run(c, sdk.KindClusterer, opts) }
+
+// Loss serves l over go-plugin's gRPC transport until the host closes it:
+// the one call a loss plugin's main function makes,
+//
+//	func main() { serve.Loss(&center{}) }
+//
+// It makes the plugin's logger hclog's default (hclog.L()), so that the
+// plugin's log lines reach the host's log with their levels. A plugin that
+// describes itself badly or as another kind, a binary started by hand
+// rather than by a deepclust host, or one started by a host of another
+// protocol version prints why to stderr in one line and exits with status 1.
+func Loss(l sdk.Loss, opts ...Option) { run(l, sdk.KindLoss, opts) }
+
+// Plugin serves p, whose kind its Describe says, like Encoder, Clusterer or
+// Loss: for hosts that serve plugins out of a registry of values.
+func Plugin(p sdk.Describer, opts ...Option) { run(p, p.Describe().Kind, opts) }
+
+func run(p sdk.Describer, kind sdk.Kind, opts []Option) {
+	cfg, err := serveConfig(p, kind, opts...)
+	if err == nil {
+		err = checkHostVersion(os.Getenv("PLUGIN_PROTOCOL_VERSIONS"), int(cfg.ProtocolVersion))
+	}
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "deepclust plugin: %v\n", err)
+		fmt.Fprintf(os.Stderr, "deepclust plugin: %s\n", strings.Join(strings.Fields(err.Error()), " "))
 		os.Exit(1)
 	}
 	hclog.SetDefault(cfg.Logger)
 	plugin.Serve(cfg)
 }
 
-func serveConfig(p Describer, opts ...ServeOption) (*plugin.ServeConfig, error) {
-	o := serveOptions{logger: hclog.New(&hclog.LoggerOptions{Output: os.Stderr, JSONFormat: true, Level: hclog.Debug})}
+// checkHostVersion refuses to serve a host that offers protocol versions
+// (go-plugin's PLUGIN_PROTOCOL_VERSIONS, comma-separated) without ours. An
+// empty list is a host that did not say, which go-plugin then checks.
+func checkHostVersion(offered string, ours int) error {
+	if offered == "" {
+		return nil
+	}
+	var vs []int
+	for _, f := range strings.Split(offered, ",") {
+		v, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil {
+			return fmt.Errorf("the host offers protocol versions %q, which do not parse", offered)
+		}
+		vs = append(vs, v)
+	}
+	if slices.Contains(vs, ours) {
+		return nil
+	}
+	return fmt.Errorf("the host speaks deepclust plugin protocol %s, this plugin speaks %d; rebuild the plugin against the host's sdk", offered, ours)
+}
+
+func serveConfig(p sdk.Describer, kind sdk.Kind, opts ...Option) (*plugin.ServeConfig, error) {
+	o := options{logger: hclog.New(&hclog.LoggerOptions{Output: os.Stderr, JSONFormat: true, Level: hclog.Debug}), version: ProtocolVersion}
 	for _, opt := range opts {
 		opt(&o)
 	}
-	if err := CheckPlugin(p); err != nil {
+	if err := sdk.CheckPlugin(p); err != nil {
 		return nil, err
 	}
 	d := p.Describe()
+	if d.Kind != kind {
+		return nil, fmt.Errorf("plugin %q describes itself as a %s, but is served as a %s", d.Name, d.Kind, kind)
+	}
 	register := func(s *grpc.Server) error { return registerServer(s, p, o.logger) }
+	hs := Handshake
+	hs.ProtocolVersion = uint(o.version)
 	return &plugin.ServeConfig{
-		HandshakeConfig: Handshake,
+		HandshakeConfig: hs,
 		Plugins:         plugin.PluginSet{string(d.Kind): &servedPlugin{register: register}},
 		GRPCServer: func(base []grpc.ServerOption) *grpc.Server {
 			all := append(base, grpc.MaxRecvMsgSize(MaxMessageSize), grpc.MaxSendMsgSize(MaxMessageSize))
@@ -89,62 +153,25 @@ func serveConfig(p Describer, opts ...ServeOption) (*plugin.ServeConfig, error) 
 	}, nil
 }
 
-// CheckPlugin checks that p describes itself well (a name, a known kind,
-// config defaults that resolve) and implements the interface of its kind.
-func CheckPlugin(p Describer) error {
-	d := p.Describe()
-	if d.Name == "" {
-		return fmt.Errorf("%s plugin describes itself without a name", d.Kind)
-	}
-	if _, err := ResolveConfig(d, nil); err != nil {
-		return fmt.Errorf("%s %q: defaults do not resolve: %w", d.Kind, d.Name, err)
-	}
-	var ok bool
-	switch d.Kind {
-	case KindEncoder:
-		_, ok = p.(Encoder)
-	case KindClusterer:
-		_, ok = p.(Clusterer)
-	case KindLoss:
-		_, ok = p.(Loss)
-	default:
-		return fmt.Errorf("plugin %q has unknown kind %q (want encoder, clusterer or loss)", d.Name, d.Kind)
-	}
-	if !ok {
-		return fmt.Errorf("plugin %q describes itself as a %s but %T does not implement sdk.%s", d.Name, d.Kind, p, kindInterface(d.Kind))
-	}
-	return nil
-}
-
-func kindInterface(k Kind) string {
-	switch k {
-	case KindEncoder:
-		return "Encoder"
-	case KindClusterer:
-		return "Clusterer"
-	}
-	return "Loss"
-}
-
 // RegisterServer registers on s the gRPC service of p's kind, backed by p.
 // Serve does this for a plugin binary; RegisterServer is for serving a
 // plugin on a gRPC server of one's own (tests, embedding). Panics in p are
 // logged with hclog's default logger and returned as INTERNAL errors.
-func RegisterServer(s grpc.ServiceRegistrar, p Describer) error {
-	if err := CheckPlugin(p); err != nil {
+func RegisterServer(s grpc.ServiceRegistrar, p sdk.Describer) error {
+	if err := sdk.CheckPlugin(p); err != nil {
 		return err
 	}
 	return registerServer(s, p, hclog.L())
 }
 
-func registerServer(s grpc.ServiceRegistrar, p Describer, log hclog.Logger) error {
+func registerServer(s grpc.ServiceRegistrar, p sdk.Describer, log hclog.Logger) error {
 	g := &guard{log: log}
 	switch impl := p.(type) {
-	case Encoder:
+	case sdk.Encoder:
 		pluginpb.RegisterEncoderServer(s, &encoderServer{commonServer: commonServer{impl, g}, stateServer: stateServer{impl, g}, impl: impl, g: g})
-	case Clusterer:
+	case sdk.Clusterer:
 		pluginpb.RegisterClustererServer(s, &clustererServer{commonServer: commonServer{impl, g}, stateServer: stateServer{impl, g}, impl: impl, g: g})
-	case Loss:
+	case sdk.Loss:
 		pluginpb.RegisterLossServer(s, &lossServer{commonServer: commonServer{impl, g}, impl: impl, g: g})
 	default:
 		return fmt.Errorf("%T implements none of sdk.Encoder, sdk.Clusterer, sdk.Loss", p)
@@ -197,8 +224,8 @@ func (g *guard) run(method string, fn func() error) (err error) {
 // servers are embedded one level deeper so that these methods win.
 type commonServer struct {
 	impl interface {
-		Describer
-		Configure(context.Context, Setup) error
+		sdk.Describer
+		Configure(context.Context, sdk.Setup) error
 	}
 	g *guard
 }
@@ -259,7 +286,7 @@ type encoderServer struct {
 	commonServer
 	stateServer
 	unimplementedEncoder
-	impl Encoder
+	impl sdk.Encoder
 	g    *guard
 }
 
@@ -273,7 +300,7 @@ func (s *encoderServer) EmbeddingDim(ctx context.Context, _ *pluginpb.Empty) (ou
 }
 
 func (s *encoderServer) Forward(ctx context.Context, req *pluginpb.ForwardRequest) (out *pluginpb.ForwardResponse, err error) {
-	err = s.g.run("Forward", func() error {
+	err = s.g.run("sdk.Forward", func() error {
 		var c tensorCodec
 		x := c.decode("x", req.GetX())
 		if c.err != nil {
@@ -292,7 +319,7 @@ func (s *encoderServer) Forward(ctx context.Context, req *pluginpb.ForwardReques
 func (s *encoderServer) Backward(ctx context.Context, req *pluginpb.BackwardRequest) (*pluginpb.Empty, error) {
 	return &pluginpb.Empty{}, s.g.run("Backward", func() error {
 		var c tensorCodec
-		br := BackwardRequest{GradZ: c.decode("grad_z", req.GetGradZ()), GradXHat: c.decode("grad_x_hat", req.GetGradXHat()), LearningRate: req.GetLearningRate()}
+		br := sdk.BackwardRequest{GradZ: c.decode("grad_z", req.GetGradZ()), GradXHat: c.decode("grad_x_hat", req.GetGradXHat()), LearningRate: req.GetLearningRate()}
 		if c.err != nil {
 			return badRequest(c.err)
 		}
@@ -304,12 +331,12 @@ type clustererServer struct {
 	commonServer
 	stateServer
 	unimplementedClusterer
-	impl Clusterer
+	impl sdk.Clusterer
 	g    *guard
 }
 
 // assign runs one of Fit, Update and Assign.
-func (s *clustererServer) assign(method string, req *pluginpb.Tensor, fn func(Tensor) (Assignment, error)) (out *pluginpb.Assignment, err error) {
+func (s *clustererServer) assign(method string, req *pluginpb.Tensor, fn func(sdk.Tensor) (sdk.Assignment, error)) (out *pluginpb.Assignment, err error) {
 	err = s.g.run(method, func() error {
 		var c tensorCodec
 		z := c.decode("z", req.GetData())
@@ -327,25 +354,25 @@ func (s *clustererServer) assign(method string, req *pluginpb.Tensor, fn func(Te
 }
 
 func (s *clustererServer) Fit(ctx context.Context, req *pluginpb.Tensor) (*pluginpb.Assignment, error) {
-	return s.assign("Fit", req, func(z Tensor) (Assignment, error) { return s.impl.Fit(ctx, z) })
+	return s.assign("Fit", req, func(z sdk.Tensor) (sdk.Assignment, error) { return s.impl.Fit(ctx, z) })
 }
 
 func (s *clustererServer) Update(ctx context.Context, req *pluginpb.Tensor) (*pluginpb.Assignment, error) {
-	return s.assign("Update", req, func(z Tensor) (Assignment, error) { return s.impl.Update(ctx, z) })
+	return s.assign("Update", req, func(z sdk.Tensor) (sdk.Assignment, error) { return s.impl.Update(ctx, z) })
 }
 
 func (s *clustererServer) Assign(ctx context.Context, req *pluginpb.Tensor) (*pluginpb.Assignment, error) {
-	return s.assign("Assign", req, func(z Tensor) (Assignment, error) { return s.impl.Assign(ctx, z) })
+	return s.assign("Assign", req, func(z sdk.Tensor) (sdk.Assignment, error) { return s.impl.Assign(ctx, z) })
 }
 
 func (s *clustererServer) Loss(ctx context.Context, req *pluginpb.ClusterLossRequest) (out *pluginpb.ClusterLossResponse, err error) {
-	err = s.g.run("Loss", func() error {
+	err = s.g.run("sdk.Loss", func() error {
 		var c tensorCodec
 		z := c.decode("z", req.GetZ())
 		if c.err != nil {
 			return badRequest(c.err)
 		}
-		l, err := s.impl.Loss(ctx, ClusterLossRequest{Z: z, Indices: req.GetIndices(), Train: req.GetTrain()})
+		l, err := s.impl.Loss(ctx, sdk.ClusterLossRequest{Z: z, Indices: req.GetIndices(), Train: req.GetTrain()})
 		if err != nil {
 			return err
 		}
@@ -362,21 +389,21 @@ func (s *clustererServer) Step(ctx context.Context, req *pluginpb.ClusterStepReq
 		if c.err != nil {
 			return badRequest(c.err)
 		}
-		return s.impl.Step(ctx, ClusterStepRequest{GradCentroids: g, Weight: req.GetWeight()})
+		return s.impl.Step(ctx, sdk.ClusterStepRequest{GradCentroids: g, Weight: req.GetWeight()})
 	})
 }
 
 type lossServer struct {
 	commonServer
 	unimplementedLoss
-	impl Loss
+	impl sdk.Loss
 	g    *guard
 }
 
 func (s *lossServer) Eval(ctx context.Context, req *pluginpb.LossInput) (out *pluginpb.LossOutput, err error) {
 	err = s.g.run("Eval", func() error {
 		var c tensorCodec
-		in := LossInput{
+		in := sdk.LossInput{
 			X:         c.decode("x", req.GetX()),
 			XHat:      c.decode("x_hat", req.GetXHat()),
 			Z:         c.decode("z", req.GetZ()),

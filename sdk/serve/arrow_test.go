@@ -1,4 +1,4 @@
-package sdk
+package serve
 
 import (
 	"bytes"
@@ -12,11 +12,13 @@ import (
 	"github.com/apache/arrow/go/v15/arrow/array"
 	"github.com/apache/arrow/go/v15/arrow/ipc"
 	"github.com/apache/arrow/go/v15/arrow/memory"
+
+	"github.com/deepclust/deepclust/sdk"
 )
 
-func randomTensor(seed uint64, shape ...int) Tensor {
+func randomTensor(seed uint64, shape ...int) sdk.Tensor {
 	rng := rand.New(rand.NewPCG(seed, 0x5eed))
-	t := NewTensor(shape...)
+	t := sdk.NewTensor(shape...)
 	for i := range t.Data {
 		t.Data[i] = float32(rng.NormFloat64())
 	}
@@ -24,17 +26,17 @@ func randomTensor(seed uint64, shape ...int) Tensor {
 }
 
 func TestTensorArrowRoundTrip(t *testing.T) {
-	special := NewTensor(2, 3)
+	special := sdk.NewTensor(2, 3)
 	copy(special.Data, []float32{0, float32(math.Copysign(0, -1)), math.SmallestNonzeroFloat32, math.MaxFloat32, float32(math.NaN()), float32(math.Inf(-1))})
-	cases := map[string]Tensor{
+	cases := map[string]sdk.Tensor{
 		"empty":        {},
 		"matrix":       randomTensor(1, 256, 10),
 		"images":       randomTensor(2, 5, 1, 28, 28),
 		"vector":       randomTensor(3, 7),
 		"one by one":   randomTensor(4, 1, 1),
-		"zero rows":    NewTensor(0, 784),
-		"zero columns": NewTensor(5, 0),
-		"zero middle":  NewTensor(3, 0, 4),
+		"zero rows":    sdk.NewTensor(0, 784),
+		"zero columns": sdk.NewTensor(5, 0),
+		"zero middle":  sdk.NewTensor(3, 0, 4),
 		"special":      special,
 	}
 	for name, want := range cases {
@@ -65,7 +67,7 @@ func TestTensorArrowRoundTrip(t *testing.T) {
 }
 
 func TestEncodeTensorRejectsBadShape(t *testing.T) {
-	_, err := EncodeTensor(Tensor{Shape: []int{2, 3}, Data: make([]float32, 5)})
+	_, err := EncodeTensor(sdk.Tensor{Shape: []int{2, 3}, Data: make([]float32, 5)})
 	if err == nil || !strings.Contains(err.Error(), "needs 6 values, has 5") {
 		t.Fatalf("got %v, want a length error", err)
 	}
@@ -88,7 +90,7 @@ func writeStream(t *testing.T, recs ...arrow.Record) []byte {
 }
 
 // withShape returns a record with the data of tensor but the shape metadata s.
-func withShape(t *testing.T, tensor Tensor, s string) []byte {
+func withShape(t *testing.T, tensor sdk.Tensor, s string) []byte {
 	t.Helper()
 	rec, err := TensorRecord(tensor)
 	if err != nil {
