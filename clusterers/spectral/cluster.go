@@ -7,7 +7,6 @@ import (
 
 	"github.com/deepclust/deepclust/clusterers/kmeans"
 	"github.com/deepclust/deepclust/internal/knn"
-	"github.com/deepclust/deepclust/internal/sparse"
 	"github.com/deepclust/deepclust/sdk"
 )
 
@@ -94,27 +93,7 @@ func cluster(ctx context.Context, x []float32, n, d int, s settings, seed uint64
 		return nil, fmt.Errorf("spectral: the knn=%d graph of %d points has %d connected components, more than k=%d; raise knn (or sigma) or lower k",
 			s.KNN, n, comps, s.K)
 	}
-	deg := a.RowSums()
-	for i, v := range deg {
-		deg[i] = 1 / math.Sqrt(v)
-	}
-	// Eigenvalue 1 has the multiplicity comps; a block of that size
-	// resolves it, and the other eigenvalues of a data graph are simple.
-	eig, err := sparse.EigSymTop(ctx, a.ScaleSym(deg), s.K, sparse.EigOptions{Block: comps, Tol: s.EigTol, Seed: seed})
-	if err != nil {
-		return nil, fmt.Errorf("spectral: eigenvectors of the normalised affinity (eig_tol=%g): %w", s.EigTol, err)
-	}
-	k := s.K
-	u := make([]float64, n*k)
-	for j, vec := range eig.Vectors {
-		for i, v := range vec {
-			u[i*k+j] = v
-		}
-	}
-	if s.Assign == AssignClusterQR {
-		return clusterQR(u, n, k)
-	}
-	return kmeansRows(ctx, u, n, k, s.NInit, seed)
+	return embedAndLabel(ctx, a, s.K, comps, LabelOptions{Assign: s.Assign, NInit: s.NInit, EigTol: s.EigTol, Seed: seed})
 }
 
 // kmeansRows scales every row of the n×k embedding u to unit length (a

@@ -19,7 +19,7 @@ func TestRegistryHoldsEveryBuiltin(t *testing.T) {
 			t.Errorf("%s %q: missing version or doc", d.Kind, d.Name)
 		}
 	}
-	for _, name := range []string{"kmeans", "dec", "spectral", "gmm"} {
+	for _, name := range []string{"kmeans", "dec", "spectral", "gmm", "subspace"} {
 		if _, err := r.Lookup(sdk.KindClusterer, name); err != nil {
 			t.Errorf("clusterer %q: %v", name, err)
 		}

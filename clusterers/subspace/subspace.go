@@ -1,0 +1,513 @@
+package subspace
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"sync"
+
+	"github.com/deepclust/deepclust/clusterers/spectral"
+	"github.com/deepclust/deepclust/internal/metrics"
+	"github.com/deepclust/deepclust/internal/sparse"
+	"github.com/deepclust/deepclust/sdk"
+)
+
+// Version is the plugin version reported by Describe.
+const Version = "0.1.0"
+
+// settings are the resolved config values; they are saved with the state.
+type settings struct {
+	K          int     `json:"k"`
+	Gamma      float64 `json:"gamma"`
+	Tau        float64 `json:"tau"`
+	Support    int     `json:"support"`
+	Rounds     int     `json:"rounds"`
+	Nonzero    int     `json:"nonzero"`
+	Tol        float64 `json:"tol"`
+	Assign     string  `json:"assign"`
+	NInit      int     `json:"n_init"`
+	EigTol     float64 `json:"eig_tol"`
+	Dictionary int     `json:"dictionary"`
+}
+
+// validate checks the settings on their own, naming the offending key.
+func (s settings) validate() error {
+	switch {
+	case s.K < 1:
+		return fmt.Errorf("subspace: config key \"k\" is %d, want at least 1", s.K)
+	case !(s.Gamma > 1) || math.IsInf(s.Gamma, 0):
+		return fmt.Errorf("subspace: config key \"gamma\" is %v, want a finite number > 1 (at 1 or below every coefficient is zero)", s.Gamma)
+	case !(s.Tau > 0) || s.Tau > 1:
+		return fmt.Errorf("subspace: config key \"tau\" is %v, want a number in (0, 1]", s.Tau)
+	case s.Support < 1:
+		return fmt.Errorf("subspace: config key \"support\" is %d, want at least 1", s.Support)
+	case s.Rounds < 1:
+		return fmt.Errorf("subspace: config key \"rounds\" is %d, want at least 1", s.Rounds)
+	case s.Nonzero < 1:
+		return fmt.Errorf("subspace: config key \"nonzero\" is %d, want at least 1", s.Nonzero)
+	case !(s.Tol > 0) || s.Tol >= 1:
+		return fmt.Errorf("subspace: config key \"tol\" is %v, want a number in (0, 1)", s.Tol)
+	case s.Assign != spectral.AssignKMeans && s.Assign != spectral.AssignClusterQR:
+		return fmt.Errorf("subspace: config key \"assign\" is %q, want %s or %s", s.Assign, spectral.AssignKMeans, spectral.AssignClusterQR)
+	case s.NInit < 1:
+		return fmt.Errorf("subspace: config key \"n_init\" is %d, want at least 1", s.NInit)
+	case !(s.EigTol > 0) || s.EigTol >= 1:
+		return fmt.Errorf("subspace: config key \"eig_tol\" is %v, want a number in (0, 1)", s.EigTol)
+	case s.Dictionary < 1:
+		return fmt.Errorf("subspace: config key \"dictionary\" is %d, want at least 1", s.Dictionary)
+	}
+	return nil
+}
+
+func (s settings) express() expressOptions {
+	return expressOptions{gamma: s.Gamma, tau: s.Tau, support: s.Support, rounds: s.Rounds, nonzero: s.Nonzero, tol: s.Tol, maxSweeps: maxSweeps}
+}
+
+// maxSweeps bounds the coordinate-descent sweeps of one restricted problem.
+const maxSweeps = 1000
+
+// Clusterer is elastic-net subspace clustering. It implements
+// sdk.Clusterer; calls are serialised.
+type Clusterer struct {
+	mu sync.Mutex
+
+	configured bool
+	set        settings
+	dim        int
+	seed       uint64
+
+	// State after Fit: the cluster of every fitted row, the mean embedding
+	// of every cluster (k×dim, for the joint-training loss), and the
+	// dictionary for Assign: up to set.Dictionary fitted rows scaled to
+	// unit length (m×dim) and their clusters.
+	labels    []int32
+	centroids []float64
+	dict      []float32
+	dictLabel []int32
+	// Last Fit's self-expression report.
+	report Report
+}
+
+// Report describes the last self-expression (Fit or Update).
+type Report struct {
+	// Rounds is the number of active-set rounds run.
+	Rounds int
+	// Unconverged is the number of points whose active set still had
+	// violators when the rounds ran out.
+	Unconverged int
+	// Nonzeros is the number of coefficients kept.
+	Nonzeros int
+	// Components is the number of connected components of |C| + |C|ᵀ
+	// before stray components were linked (see the package doc).
+	Components int
+	// Linked is the number of points outside the k largest components
+	// that were linked to them.
+	Linked int
+}
+
+// New returns an unconfigured subspace clusterer.
+func New() *Clusterer { return &Clusterer{} }
+
+// Describe returns the plugin's name, kind, version and config fields.
+func (c *Clusterer) Describe() sdk.Description {
+	return sdk.Description{
+		Name:    "subspace",
+		Kind:    sdk.KindClusterer,
+		Version: Version,
+		Doc: "elastic-net subspace clustering (EnSC; You, Li, Robinson & Vidal 2016): each point, scaled to unit length, " +
+			"expressed by the others, min ½‖x_i − Σ c_j x_j‖² + α_i(τ‖c‖₁ + ½(1−τ)‖c‖²), α_i = max_j|x_jᵀx_i|/(γτ), " +
+			"by the oracle-guided active-set solver; spectral clustering of ½(|C| + |C|ᵀ) with C's rows scaled to unit length; " +
+			"new points by their self-expression over a stored dictionary (smallest per-cluster residual)",
+		Fields: []sdk.Field{
+			{Name: "k", Type: sdk.TypeInt, Default: 10, Doc: "number of clusters (subspaces)"},
+			{Name: "gamma", Type: sdk.TypeFloat, Default: 50.0, Doc: "γ > 1: α_i = μ_i/(γτ), μ_i = max_j |x_jᵀx_i|, so the ℓ1 weight ατ is 1/γ of the value that zeroes every coefficient (EnSC's gamma; its default 50)"},
+			{Name: "tau", Type: sdk.TypeFloat, Default: 1.0, Doc: "τ in (0, 1]: the ℓ1 share of the elastic net (1 = lasso, SSC; EnSC's tau)"},
+			{Name: "support", Type: sdk.TypeInt, Default: 100, Doc: "active set: initial support (the most coherent atoms) and most atoms added per round (EnSC's support_size)"},
+			{Name: "rounds", Type: sdk.TypeInt, Default: 40, Doc: "most active-set rounds (EnSC's maxiter); points still violating optimality then keep their last coefficients"},
+			{Name: "nonzero", Type: sdk.TypeInt, Default: 50, Doc: "coefficients kept per point, the largest in magnitude (EnSC's n_nonzero); bounds the affinity's memory"},
+			{Name: "tol", Type: sdk.TypeFloat, Default: 1e-4, Doc: "restricted problems stop at duality gap ≤ tol·‖x_i‖² (scikit-learn's ElasticNet tol)"},
+			{Name: "assign", Type: sdk.TypeString, Default: spectral.AssignKMeans, Enum: []string{spectral.AssignKMeans, spectral.AssignClusterQR},
+				Doc: "labels from the eigenvectors of the affinity: kmeans on the unit-length rows, or cluster_qr"},
+			{Name: "n_init", Type: sdk.TypeInt, Default: 20, Doc: "assign=kmeans: k-means++ restarts, the lowest inertia wins"},
+			{Name: "eig_tol", Type: sdk.TypeFloat, Default: 1e-6, Doc: "eigensolver stops when every residual ‖My−θy‖ ≤ eig_tol·max|θ|"},
+			{Name: "dictionary", Type: sdk.TypeInt, Default: 2000, Doc: "fitted rows kept (a seeded random sample) to assign new points by self-expression"},
+		},
+	}
+}
+
+// Configure reads the config and the embedding width.
+func (c *Clusterer) Configure(_ context.Context, s sdk.Setup) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	cfg := s.Config
+	if cfg == nil {
+		var err error
+		if cfg, err = sdk.ResolveConfig(c.Describe(), nil); err != nil {
+			return fmt.Errorf("subspace: configure: %w", err)
+		}
+	}
+	set := settings{
+		K: cfg.Int("k"), Gamma: cfg.Float("gamma"), Tau: cfg.Float("tau"), Support: cfg.Int("support"),
+		Rounds: cfg.Int("rounds"), Nonzero: cfg.Int("nonzero"), Tol: cfg.Float("tol"), Assign: cfg.String("assign"),
+		NInit: cfg.Int("n_init"), EigTol: cfg.Float("eig_tol"), Dictionary: cfg.Int("dictionary"),
+	}
+	if err := set.validate(); err != nil {
+		return err
+	}
+	if s.EmbeddingDim < 1 {
+		return fmt.Errorf("subspace: embedding dimension is %d, want at least 1", s.EmbeddingDim)
+	}
+	c.configured, c.set, c.dim, c.seed = true, set, s.EmbeddingDim, s.Seed
+	c.labels, c.centroids, c.dict, c.dictLabel = nil, nil, nil, nil
+	return nil
+}
+
+// LastReport returns what the last Fit or Update's self-expression did.
+func (c *Clusterer) LastReport() Report {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.report
+}
+
+func (c *Clusterer) embeddings(op string, z sdk.Tensor) error {
+	if !c.configured {
+		return fmt.Errorf("subspace: %s before Configure", op)
+	}
+	if err := z.CheckShape(-1, c.dim); err != nil {
+		return fmt.Errorf("subspace: %s: embeddings: %w", op, err)
+	}
+	if err := z.Validate(); err != nil {
+		return fmt.Errorf("subspace: %s: embeddings: %w", op, err)
+	}
+	return nil
+}
+
+func (c *Clusterer) fitted(op string) error {
+	if c.labels == nil {
+		return fmt.Errorf("subspace: %s before Fit", op)
+	}
+	return nil
+}
+
+// unitRows returns the rows of z scaled to unit ℓ2 length (zero rows stay
+// zero).
+func unitRows(z sdk.Tensor) []float32 {
+	n, d := z.Rows(), z.Cols()
+	out := make([]float32, n*d)
+	sparse.ForEachChunk(n, 1024, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			row := z.Data[i*d : (i+1)*d]
+			var s float64
+			for _, v := range row {
+				s += float64(v) * float64(v)
+			}
+			if s == 0 {
+				continue
+			}
+			inv := 1 / math.Sqrt(s)
+			for t, v := range row {
+				out[i*d+t] = float32(float64(v) * inv)
+			}
+		}
+	})
+	return out
+}
+
+// Fit clusters all embeddings: self-expression, affinity, spectral
+// clustering (see the package doc); it keeps every row's cluster, the
+// cluster means and the dictionary for Assign.
+func (c *Clusterer) Fit(ctx context.Context, z sdk.Tensor) (sdk.Assignment, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.embeddings("fit", z); err != nil {
+		return sdk.Assignment{}, err
+	}
+	labels, x, err := c.cluster(ctx, z)
+	if err != nil {
+		return sdk.Assignment{}, err
+	}
+	c.keep(z, x, labels, nil)
+	return c.assignment(z, labels), nil
+}
+
+// Update reclusters all embeddings (the rows Fit saw) and renames the new
+// clusters to agree with the previous labels as far as possible (the
+// Hungarian matching that keeps the most rows in their cluster).
+func (c *Clusterer) Update(ctx context.Context, z sdk.Tensor) (sdk.Assignment, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.fitted("update"); err != nil {
+		return sdk.Assignment{}, err
+	}
+	if err := c.embeddings("update", z); err != nil {
+		return sdk.Assignment{}, err
+	}
+	if z.Rows() != len(c.labels) {
+		return sdk.Assignment{}, fmt.Errorf("subspace: update: %d embeddings, Fit saw %d", z.Rows(), len(c.labels))
+	}
+	next, x, err := c.cluster(ctx, z)
+	if err != nil {
+		return sdk.Assignment{}, err
+	}
+	labels, err := matchLabels(c.labels, next, c.set.K)
+	if err != nil {
+		return sdk.Assignment{}, err
+	}
+	c.keep(z, x, labels, c.centroids)
+	return c.assignment(z, labels), nil
+}
+
+// cluster runs the self-expression and the spectral step on z, returning
+// the labels and the unit-length rows.
+func (c *Clusterer) cluster(ctx context.Context, z sdk.Tensor) ([]int32, []float32, error) {
+	n, d := z.Rows(), c.dim
+	if c.set.K > n {
+		return nil, nil, fmt.Errorf("subspace: k=%d clusters but only %d points", c.set.K, n)
+	}
+	if n < 2 {
+		return nil, nil, fmt.Errorf("subspace: %d point, want at least 2", n)
+	}
+	x := unitRows(z)
+	self := make([]int32, n)
+	for i := range self {
+		self[i] = int32(i)
+	}
+	e, err := express(ctx, x, n, x, n, d, self, c.set.express())
+	if err != nil {
+		return nil, nil, err
+	}
+	a, rep, err := affinity(e, n, c.set.K, x, d)
+	if err != nil {
+		return nil, nil, err
+	}
+	rep.Rounds, rep.Unconverged, rep.Nonzeros = e.Rounds, e.Unconverged, len(e.Val)
+	c.report = rep
+	labels, err := spectral.Labels(ctx, a, c.set.K, spectral.LabelOptions{Assign: c.set.Assign, NInit: c.set.NInit, EigTol: c.set.EigTol, Seed: c.seed})
+	if err != nil {
+		return nil, nil, fmt.Errorf("subspace: %w", err)
+	}
+	return labels, x, nil
+}
+
+// keep stores the labels, the cluster means and a seeded random sample of
+// at most set.Dictionary unit-length rows with their labels.
+func (c *Clusterer) keep(z sdk.Tensor, x []float32, labels []int32, prev []float64) {
+	n, d := z.Rows(), c.dim
+	c.labels = labels
+	c.centroids = clusterMeans(z, labels, c.set.K, prev)
+	m := min(n, c.set.Dictionary)
+	pick := rand.New(rand.NewPCG(c.seed, 0x64696374)).Perm(n)[:m]
+	slices.Sort(pick)
+	c.dict = make([]float32, m*d)
+	c.dictLabel = make([]int32, m)
+	for t, i := range pick {
+		copy(c.dict[t*d:(t+1)*d], x[i*d:(i+1)*d])
+		c.dictLabel[t] = labels[i]
+	}
+}
+
+// assignment wraps labels with the objective Σ_i ‖z_i − μ_{s_i}‖².
+func (c *Clusterer) assignment(z sdk.Tensor, labels []int32) sdk.Assignment {
+	var obj float64
+	for i, s := range labels {
+		obj += sqDist(z.Row(i), c.centroid(int(s)))
+	}
+	return sdk.Assignment{Labels: append([]int32(nil), labels...), Objective: obj}
+}
+
+func (c *Clusterer) centroid(j int) []float64 { return c.centroids[j*c.dim : (j+1)*c.dim] }
+
+// Assign labels new points by their self-expression over the dictionary:
+// the elastic net of each unit-length row over the m dictionary rows (same
+// γ, τ), then the cluster j with the smallest residual
+// ‖x − Σ_{l ∈ j} c_l d_l‖ (sparse-representation classification; Wright et
+// al. 2009); a point with no coefficient goes to the cluster of its most
+// coherent dictionary row. It changes nothing; the objective is
+// Σ_i ‖z_i − μ_{s_i}‖².
+func (c *Clusterer) Assign(ctx context.Context, z sdk.Tensor) (sdk.Assignment, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.fitted("assign"); err != nil {
+		return sdk.Assignment{}, err
+	}
+	if err := c.embeddings("assign", z); err != nil {
+		return sdk.Assignment{}, err
+	}
+	n, d, m := z.Rows(), c.dim, len(c.dictLabel)
+	if n == 0 {
+		return sdk.Assignment{Labels: []int32{}}, nil
+	}
+	x := unitRows(z)
+	self := make([]int32, n)
+	for i := range self {
+		self[i] = -1
+	}
+	o := c.set.express()
+	o.nonzero = m
+	e, err := express(ctx, x, n, c.dict, m, d, self, o)
+	if err != nil {
+		return sdk.Assignment{}, err
+	}
+	labels := make([]int32, n)
+	sparse.Parallel(n, func(i int) {
+		xi := x[i*d : (i+1)*d]
+		cols, vals := e.Col[e.RowPtr[i]:e.RowPtr[i+1]], e.Val[e.RowPtr[i]:e.RowPtr[i+1]]
+		if len(cols) == 0 {
+			best, bestCoh := 0, -1.0
+			for j := range m {
+				if coh := math.Abs(dot64(xi, c.dict[j*d:(j+1)*d])); coh > bestCoh {
+					best, bestCoh = j, coh
+				}
+			}
+			labels[i] = c.dictLabel[best]
+			return
+		}
+		recon := make([]float64, c.set.K*d)
+		for t, j := range cols {
+			row := recon[int(c.dictLabel[j])*d : (int(c.dictLabel[j])+1)*d]
+			for u, v := range c.dict[int(j)*d : (int(j)+1)*d] {
+				row[u] += vals[t] * float64(v)
+			}
+		}
+		best, bestRes := 0, math.Inf(1)
+		for k := range c.set.K {
+			var r float64
+			for u, v := range xi {
+				diff := float64(v) - recon[k*d+u]
+				r += diff * diff
+			}
+			if r < bestRes {
+				best, bestRes = k, r
+			}
+		}
+		labels[i] = int32(best)
+	})
+	return c.assignment(z, labels), nil
+}
+
+// Loss returns the k-means-style loss of a batch against the stored
+// clusters s_i of its rows, L_c = (1/N) Σ_i ‖z_i − μ_{s_i}‖², with
+// ∂L_c/∂z_i = 2(z_i − μ_{s_i})/N, and the centroids μ (as the spectral
+// clusterer's).
+func (c *Clusterer) Loss(_ context.Context, req sdk.ClusterLossRequest) (sdk.ClusterLoss, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.fitted("loss"); err != nil {
+		return sdk.ClusterLoss{}, err
+	}
+	if err := c.embeddings("loss", req.Z); err != nil {
+		return sdk.ClusterLoss{}, err
+	}
+	n := req.Z.Rows()
+	if len(req.Indices) != n {
+		return sdk.ClusterLoss{}, fmt.Errorf("subspace: loss: %d indices for %d embeddings", len(req.Indices), n)
+	}
+	for b, idx := range req.Indices {
+		if idx < 0 || idx >= int64(len(c.labels)) {
+			return sdk.ClusterLoss{}, fmt.Errorf("subspace: loss: index %d (batch row %d) is outside the %d fitted samples", idx, b, len(c.labels))
+		}
+	}
+	grad := sdk.NewTensor(n, c.dim)
+	var total float64
+	if n > 0 {
+		scale := 2 / float64(n)
+		for b, idx := range req.Indices {
+			mu := c.centroid(int(c.labels[idx]))
+			g := grad.Row(b)
+			for t, v := range req.Z.Row(b) {
+				diff := float64(v) - mu[t]
+				total += diff * diff
+				g[t] = float32(scale * diff)
+			}
+		}
+		total /= float64(n)
+	}
+	cen := sdk.NewTensor(c.set.K, c.dim)
+	for i, v := range c.centroids {
+		cen.Data[i] = float32(v)
+	}
+	return sdk.ClusterLoss{Value: total, GradZ: grad, Centroids: cen}, nil
+}
+
+// Step checks centroid gradients and otherwise does nothing: the clusters
+// change only in Update.
+func (c *Clusterer) Step(_ context.Context, req sdk.ClusterStepRequest) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if req.GradCentroids.Empty() {
+		return nil
+	}
+	if err := c.fitted("step"); err != nil {
+		return err
+	}
+	if err := req.GradCentroids.CheckShape(c.set.K, c.dim); err != nil {
+		return fmt.Errorf("subspace: step: centroid gradient: %w", err)
+	}
+	if err := req.GradCentroids.Validate(); err != nil {
+		return fmt.Errorf("subspace: step: centroid gradient: %w", err)
+	}
+	return nil
+}
+
+// matchLabels renames the clusters of next by the permutation that keeps
+// the most rows in their previous cluster (Hungarian method).
+func matchLabels(prev, next []int32, k int) ([]int32, error) {
+	cost := make([][]float64, k)
+	for j := range cost {
+		cost[j] = make([]float64, k)
+	}
+	for i, j := range next {
+		cost[j][prev[i]]--
+	}
+	rename, _, err := metrics.Hungarian(cost)
+	if err != nil {
+		return nil, fmt.Errorf("subspace: matching new clusters to previous ones: %w", err)
+	}
+	out := make([]int32, len(next))
+	for i, j := range next {
+		out[i] = int32(rename[j])
+	}
+	return out, nil
+}
+
+// clusterMeans returns the k×dim means of the rows of z per label; an
+// empty cluster keeps its previous mean (prev) or takes the overall mean.
+func clusterMeans(z sdk.Tensor, labels []int32, k int, prev []float64) []float64 {
+	d := z.Cols()
+	mu := make([]float64, k*d)
+	all := make([]float64, d)
+	count := make([]int, k)
+	for i, s := range labels {
+		count[s]++
+		for t, v := range z.Row(i) {
+			mu[int(s)*d+t] += float64(v)
+			all[t] += float64(v)
+		}
+	}
+	for j := range k {
+		switch {
+		case count[j] > 0:
+			for t := range d {
+				mu[j*d+t] /= float64(count[j])
+			}
+		case prev != nil:
+			copy(mu[j*d:(j+1)*d], prev[j*d:(j+1)*d])
+		default:
+			for t := range d {
+				mu[j*d+t] = all[t] / float64(max(len(labels), 1))
+			}
+		}
+	}
+	return mu
+}
+
+func sqDist(a []float32, b []float64) float64 {
+	var s float64
+	for t, v := range a {
+		diff := float64(v) - b[t]
+		s += diff * diff
+	}
+	return s
+}
