@@ -162,6 +162,7 @@ func (e *entry) restore(ctx context.Context, st *stage, input pipeline.Source, s
 		return nil, err
 	}
 	res.Report.PretrainLoss = e.Report.PretrainLoss
+	res.Report.PretrainHistory = e.Report.PretrainHistory
 	return res, nil
 }
 

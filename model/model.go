@@ -108,6 +108,11 @@ type StageReport struct {
 	// run that trained the stage, when cached).
 	PretrainLoss          float64 `json:"pretrain_loss"`
 	TrainSamplesPerSecond float64 `json:"train_samples_per_s"`
+	// PretrainHistory is the mean loss of every pretraining epoch, and
+	// History the stage's joint-training record (pipeline.Report), for
+	// training curves.
+	PretrainHistory []float64        `json:"pretrain_history,omitempty"`
+	History         []pipeline.Epoch `json:"history,omitempty"`
 	// Scores, when the samples have labels, are those of a k-means (k the
 	// number of distinct labels, 3 k-means++ restarts) on this stage's
 	// embeddings, so that one sees which stage helps; Clusterer holds the
@@ -368,6 +373,7 @@ func (m *Model) Fit(ctx context.Context, src pipeline.Source) (*Result, error) {
 		sr.Seconds = res.Report.Seconds
 		sr.Seconds["total"] = time.Since(begin).Seconds()
 		sr.PretrainLoss, sr.TrainSamplesPerSecond, sr.Clusterer = res.Report.PretrainLoss, res.Report.TrainSamplesPerSecond, res.Report.Scores
+		sr.PretrainHistory, sr.History = res.Report.PretrainHistory, res.Report.History
 		if truth != nil {
 			if sr.Scores, err = kmeansScores(res.Z, truth, stageSeed(m.cfg.Seed, i)); err != nil {
 				return nil, fmt.Errorf("stage %s: scoring its embeddings: %w", st.spec.Name, err)

@@ -80,10 +80,15 @@ type Report struct {
 	TrainSamplesPerSecond float64 `json:"train_samples_per_s"`
 	// PretrainLoss is the mean loss of the last pretraining epoch.
 	PretrainLoss float64 `json:"pretrain_loss"`
+	// PretrainHistory holds the mean loss of every pretraining epoch.
+	PretrainHistory []float64 `json:"pretrain_history,omitempty"`
 	// History holds one record per joint-training epoch.
 	History []Epoch `json:"history"`
 	// Stop says why joint training ended: "tol", "epochs" or "none".
 	Stop string `json:"stop"`
+	// KSelection says how the clusterer chose k at cluster init, when its
+	// config left k to it (k: auto); nil otherwise.
+	KSelection *sdk.KSelection `json:"k_selection,omitempty"`
 }
 
 // trainer holds the state of one run.
@@ -162,6 +167,7 @@ func (t *trainer) cluster(ctx context.Context, z sdk.Tensor, start time.Time) (*
 		return nil, fmt.Errorf("cluster init: clusterer Fit: %w", err)
 	}
 	t.report.Seconds[StageClusterInit] = time.Since(begin).Seconds()
+	t.report.KSelection = a.Selection
 	if err := t.record(0, 0, a.Labels, nil, 0, 0, 1); err != nil {
 		return nil, err
 	}
@@ -259,6 +265,7 @@ func (t *trainer) pretrain(ctx context.Context) error {
 			return fmt.Errorf("pretrain epoch %d: %w", epoch+1, err)
 		}
 		mean = sum / float64(seen)
+		t.report.PretrainHistory = append(t.report.PretrainHistory, mean)
 	}
 	t.report.PretrainLoss = mean
 	t.report.Seconds[StagePretrain] = time.Since(begin).Seconds()

@@ -13,7 +13,8 @@ import (
 type FieldType string
 
 // The config field types a plugin may declare. Resolved values have the Go
-// types int, float64, string, bool, []int, []float64 and []string respectively.
+// types int, float64, string, bool, []int, []float64 and []string
+// respectively; a TypeIntOrAuto value is an int or the string Auto.
 const (
 	TypeInt     FieldType = "int"
 	TypeFloat   FieldType = "float"
@@ -22,7 +23,15 @@ const (
 	TypeInts    FieldType = "ints"
 	TypeFloats  FieldType = "floats"
 	TypeStrings FieldType = "strings"
+	// TypeIntOrAuto is an int field that also takes the string "auto"
+	// (Auto): the plugin then chooses the value itself, e.g. a clusterer's
+	// number of clusters k. Bounds apply to the int values only.
+	TypeIntOrAuto FieldType = "int_or_auto"
 )
+
+// Auto is the value of a TypeIntOrAuto field that leaves the choice to the
+// plugin.
+const Auto = "auto"
 
 // Field describes one config field of a plugin.
 type Field struct {
@@ -92,6 +101,15 @@ func (c Config) Floats(name string) []float64 { return c[name].([]float64) }
 // Strings returns the strings field name.
 func (c Config) Strings(name string) []string { return c[name].([]string) }
 
+// IntOrAuto returns the TypeIntOrAuto field name: its int value, or auto
+// true when it is Auto.
+func (c Config) IntOrAuto(name string) (v int, auto bool) {
+	if s, ok := c[name].(string); ok && s == Auto {
+		return 0, true
+	}
+	return c[name].(int), false
+}
+
 // ResolveConfig checks raw against the fields of d and returns a Config that
 // holds every field, typed: values from raw where given, defaults otherwise.
 // Keys that d does not declare, values of the wrong type, strings outside a
@@ -156,6 +174,9 @@ func CheckConfig(d Description, c map[string]any) error {
 			_, typed = v.([]float64)
 		case TypeStrings:
 			_, typed = v.([]string)
+		case TypeIntOrAuto:
+			_, typed = v.(int)
+			typed = typed || v == Auto
 		}
 		if !typed {
 			return fmt.Errorf("%s %q: config key %q: %T is not a resolved %s", d.Kind, d.Name, f.Name, v, f.Type)
@@ -223,7 +244,7 @@ func requiredPlaceholders(d Description) map[string]any {
 			continue
 		}
 		v := zeroOf(f.Type)
-		if f.Type == TypeInt || f.Type == TypeFloat {
+		if f.Type == TypeInt || f.Type == TypeFloat || f.Type == TypeIntOrAuto {
 			x := 0.0
 			if f.Min != nil {
 				x = math.Ceil(*f.Min)
@@ -242,7 +263,7 @@ func requiredPlaceholders(d Description) map[string]any {
 
 func zeroOf(t FieldType) any {
 	switch t {
-	case TypeInt, TypeFloat:
+	case TypeInt, TypeFloat, TypeIntOrAuto:
 		return 0.0
 	case TypeString:
 		return ""
@@ -253,7 +274,7 @@ func zeroOf(t FieldType) any {
 }
 
 func (f Field) numeric() bool {
-	return f.Type == TypeInt || f.Type == TypeFloat || f.Type == TypeInts || f.Type == TypeFloats
+	return f.Type == TypeInt || f.Type == TypeFloat || f.Type == TypeInts || f.Type == TypeFloats || f.Type == TypeIntOrAuto
 }
 
 // check checks a typed value against the field's enum and bounds.
@@ -335,6 +356,15 @@ func ParseValue(t FieldType, v any) (any, error) {
 	switch t {
 	case TypeInt:
 		return toInt(v)
+	case TypeIntOrAuto:
+		if s, ok := v.(string); ok && strings.EqualFold(strings.TrimSpace(s), Auto) {
+			return Auto, nil
+		}
+		i, err := toInt(v)
+		if err != nil {
+			return nil, fmt.Errorf("%w or %q", err, Auto)
+		}
+		return i, nil
 	case TypeFloat:
 		return toFloat(v)
 	case TypeString:

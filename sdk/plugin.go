@@ -80,6 +80,26 @@ type Assignment struct {
 	// Objective is the clusterer's own objective on these rows (k-means:
 	// inertia), or 0 when it has none.
 	Objective float64
+	// Selection, set by a Fit that chose k itself (a k field set to Auto),
+	// says how; nil otherwise.
+	Selection *KSelection
+}
+
+// KSelection records how a clusterer chose its number of clusters k
+// without labels: a criterion evaluated for every k of a range, and the
+// k whose value is best.
+type KSelection struct {
+	// Criterion names the criterion, e.g. "silhouette", "bic", "eigengap".
+	Criterion string `json:"criterion"`
+	// Best is "max" when the largest value wins, "min" when the smallest.
+	Best string `json:"best"`
+	// K is the chosen number of clusters.
+	K int `json:"k"`
+	// Ks and Values are the k tried and the criterion's value for each.
+	Ks     []int     `json:"ks"`
+	Values []float64 `json:"values"`
+	// Note says anything else worth knowing, e.g. a sample size.
+	Note string `json:"note,omitempty"`
 }
 
 // ClusterLossRequest asks for the clustering loss of one batch.

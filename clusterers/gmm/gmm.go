@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/deepclust/deepclust/clusterers/kmeans"
+	"github.com/deepclust/deepclust/internal/autok"
 	"github.com/deepclust/deepclust/sdk"
 )
 
@@ -46,13 +47,15 @@ type Clusterer struct {
 	mu sync.Mutex
 
 	configured bool
-	k, nInit   int
-	maxIter    int
-	tol, reg   float64
-	diag       bool
-	init       string
-	dim        int
-	seed       uint64
+	// auto is the k field; with auto.Auto, Fit sets k.
+	auto     autok.Spec
+	k, nInit int
+	maxIter  int
+	tol, reg float64
+	diag     bool
+	init     string
+	dim      int
+	seed     uint64
 
 	// mix is the fitted mixture; nil before Fit or Load.
 	mix *mixture
@@ -72,8 +75,7 @@ func (c *Clusterer) Describe() sdk.Description {
 		Version: "0.1.0",
 		Doc: "Gaussian mixture fitted by EM as scikit-learn's GaussianMixture (N2D's clusterer, McConville et al. 2020); " +
 			"soft assignments are the posteriors, loss the mixture negative log-likelihood (1/N)Σ −log p(z_i)",
-		Fields: []sdk.Field{
-			{Name: "k", Type: sdk.TypeInt, Default: 10, Doc: "number of mixture components, ≥ 1 (and ≤ the number of samples)"},
+		Fields: append(autok.Fields("number of mixture components, ≥ 1 (and ≤ the number of samples)", "the lowest BIC, −2·N·(mean log-likelihood) + (free parameters)·ln N, with at least 3 EM runs (n_init) per k"), []sdk.Field{
 			{Name: "covariance", Type: sdk.TypeString, Default: CovarianceFull, Enum: []string{CovarianceFull, CovarianceDiag},
 				Doc: "form of each component's covariance: full matrix or diagonal (scikit-learn's covariance_type)"},
 			{Name: "n_init", Type: sdk.TypeInt, Default: 1, Doc: "EM restarts in Fit, ≥ 1; the highest lower bound wins (scikit-learn's default 1)"},
@@ -82,7 +84,7 @@ func (c *Clusterer) Describe() sdk.Description {
 			{Name: "reg_covar", Type: sdk.TypeFloat, Default: 1e-6, Doc: "≥ 0, added to every covariance diagonal so covariances stay positive definite (scikit-learn's covariance floor)"},
 			{Name: "init", Type: sdk.TypeString, Default: InitKMeans, Enum: []string{InitKMeans, InitKMeansPlusPlus},
 				Doc: "start of each EM run: kmeans = hard responsibilities of a full k-means run (scikit-learn's init_params='kmeans'); kmeans++ = of the nearest k-means++ centre, no Lloyd rounds"},
-		},
+		}...),
 	}
 }
 
@@ -97,12 +99,14 @@ func (c *Clusterer) Configure(_ context.Context, s sdk.Setup) error {
 			return fmt.Errorf("gmm: configure: %w", err)
 		}
 	}
-	k, nInit, maxIter := cfg.Int("k"), cfg.Int("n_init"), cfg.Int("max_iter")
+	spec, err := autok.Read("gmm", cfg)
+	if err != nil {
+		return err
+	}
+	k, nInit, maxIter := spec.K, cfg.Int("n_init"), cfg.Int("max_iter")
 	tol, reg := cfg.Float("tol"), cfg.Float("reg_covar")
 	cov, init := cfg.String("covariance"), cfg.String("init")
 	switch {
-	case k < 1:
-		return fmt.Errorf("gmm: config key \"k\" is %d, want at least 1", k)
 	case nInit < 1:
 		return fmt.Errorf("gmm: config key \"n_init\" is %d, want at least 1", nInit)
 	case maxIter < 1:
@@ -119,6 +123,7 @@ func (c *Clusterer) Configure(_ context.Context, s sdk.Setup) error {
 		return fmt.Errorf("gmm: embedding dimension is %d, want at least 1", s.EmbeddingDim)
 	}
 	c.configured = true
+	c.auto = spec
 	c.k, c.nInit, c.maxIter, c.tol, c.reg = k, nInit, maxIter, tol, reg
 	c.diag, c.init, c.dim, c.seed = cov == CovarianceDiag, init, s.EmbeddingDim, s.Seed
 	c.mix, c.last = nil, emResult{}
@@ -164,9 +169,74 @@ func (c *Clusterer) Fit(ctx context.Context, z sdk.Tensor) (sdk.Assignment, erro
 	if err := ctx.Err(); err != nil {
 		return sdk.Assignment{}, fmt.Errorf("gmm: fit: %w", err)
 	}
-	a, err := c.embeddings("fit", z, c.k)
+	if c.auto.Auto {
+		return c.fitAuto(ctx, z)
+	}
+	out, best, bestRes, err := c.fitK(ctx, z, c.k)
 	if err != nil {
 		return sdk.Assignment{}, err
+	}
+	c.mix, c.last = best, bestRes
+	return out, nil
+}
+
+// AutoRestarts is the least number of EM runs per k with k auto.
+const AutoRestarts = 3
+
+// fitAuto is Fit with k auto: Fit with every k of k_range, scored by the
+// Bayesian information criterion of scikit-learn's GaussianMixture.bic,
+//
+//	BIC = −2·N·ℒ + p·ln N,   ℒ = (1/N) Σ_i log p(z_i),
+//
+// with p = k·d(d+1)/2 (full) or k·d (diag) covariance parameters, plus k·d
+// means and k−1 weights; the lowest wins. Every k gets at least
+// AutoRestarts EM runs (n_init if larger): a local optimum at one k bends
+// the curve.
+func (c *Clusterer) fitAuto(ctx context.Context, z sdk.Tensor) (sdk.Assignment, error) {
+	nInit := c.nInit
+	c.nInit = max(nInit, AutoRestarts)
+	defer func() { c.nInit = nInit }()
+	ks, err := c.auto.Range("gmm", z.Rows())
+	if err != nil {
+		return sdk.Assignment{}, err
+	}
+	sel := &sdk.KSelection{Criterion: "bic", Best: "min", Ks: ks, Note: fmt.Sprintf("%d EM runs per k", c.nInit)}
+	type run struct {
+		out sdk.Assignment
+		mix *mixture
+		res emResult
+	}
+	var runs []run
+	n, d := float64(z.Rows()), z.Cols()
+	for _, k := range ks {
+		out, mix, res, err := c.fitK(ctx, z, k)
+		if err != nil {
+			return sdk.Assignment{}, fmt.Errorf("gmm: k auto: k=%d: %w", k, err)
+		}
+		cov := k * d * (d + 1) / 2
+		if c.diag {
+			cov = k * d
+		}
+		p := float64(cov + k*d + k - 1)
+		sel.Values = append(sel.Values, 2*n*out.Objective+p*math.Log(n))
+		runs = append(runs, run{out, mix, res})
+	}
+	if err := autok.Choose("gmm", sel); err != nil {
+		return sdk.Assignment{}, err
+	}
+	r := runs[sel.K-ks[0]]
+	c.k, c.mix, c.last = sel.K, r.mix, r.res
+	r.out.Selection = sel
+	return r.out, nil
+}
+
+// fitK is Fit with k components; it sets c.k and returns the assignment,
+// the best mixture and its EM result.
+func (c *Clusterer) fitK(ctx context.Context, z sdk.Tensor, k int) (sdk.Assignment, *mixture, emResult, error) {
+	c.k = k
+	a, err := c.embeddings("fit", z, c.k)
+	if err != nil {
+		return sdk.Assignment{}, nil, emResult{}, err
 	}
 	rng := rand.New(rand.NewPCG(c.seed, pcgStream))
 	resp := make([]float64, a.n*c.k)
@@ -175,11 +245,11 @@ func (c *Clusterer) Fit(ctx context.Context, z sdk.Tensor) (sdk.Assignment, erro
 	for run := range c.nInit {
 		m, err := c.initial(z, a, rng.Uint64(), resp)
 		if err != nil {
-			return sdk.Assignment{}, fmt.Errorf("gmm: fit: initialisation %d: %w", run+1, err)
+			return sdk.Assignment{}, nil, emResult{}, fmt.Errorf("gmm: fit: initialisation %d: %w", run+1, err)
 		}
 		res, err := em(ctx, a, m, c.maxIter, c.tol, c.reg, resp)
 		if err != nil {
-			return sdk.Assignment{}, fmt.Errorf("gmm: fit: EM run %d: %w", run+1, err)
+			return sdk.Assignment{}, nil, emResult{}, fmt.Errorf("gmm: fit: EM run %d: %w", run+1, err)
 		}
 		if best == nil || res.lowerBound > bestRes.lowerBound {
 			best, bestRes = m, res
@@ -187,10 +257,9 @@ func (c *Clusterer) Fit(ctx context.Context, z sdk.Tensor) (sdk.Assignment, erro
 	}
 	out, err := c.assignment(best, a)
 	if err != nil {
-		return sdk.Assignment{}, fmt.Errorf("gmm: fit: %w", err)
+		return sdk.Assignment{}, nil, emResult{}, fmt.Errorf("gmm: fit: %w", err)
 	}
-	c.mix, c.last = best, bestRes
-	return out, nil
+	return out, best, bestRes, nil
 }
 
 // initial builds the starting mixture of one EM run: hard responsibilities

@@ -567,7 +567,10 @@ func TestDescribeDefaults(t *testing.T) {
 			t.Errorf("default %s = %v, want %v", key, cfg[key], v)
 		}
 	}
-	if len(cfg) != len(want) {
+	if r := cfg["k_range"].([]int); len(r) != 2 || r[0] != 2 || r[1] != 20 {
+		t.Errorf("default k_range = %v, want [2 20]", r)
+	}
+	if len(cfg) != len(want)+1 {
 		t.Errorf("%d config fields, want %d", len(cfg), len(want))
 	}
 }

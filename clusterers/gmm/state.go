@@ -74,6 +74,10 @@ func (c *Clusterer) Load(_ context.Context, state []byte) error {
 	if err := binary.Read(r, binary.LittleEndian, &h); err != nil {
 		return fmt.Errorf("gmm: load: reading header of %d-byte state: %w", len(state), err)
 	}
+	if c.auto.Auto && h.K >= 1 {
+		// k auto: the state holds the k Fit chose.
+		c.k = int(h.K)
+	}
 	switch {
 	case string(h.Magic[:]) != stateMagic:
 		return fmt.Errorf("gmm: load: state does not start with %q", stateMagic)

@@ -7,7 +7,9 @@ import (
 	"math/rand/v2"
 	"sync"
 
+	"github.com/deepclust/deepclust/internal/autok"
 	"github.com/deepclust/deepclust/sdk"
+	"github.com/deepclust/deepclust/validity"
 )
 
 // Update modes: what Update does with all embeddings between epochs.
@@ -26,6 +28,8 @@ type Clusterer struct {
 	mu sync.Mutex
 
 	configured bool
+	// auto is the k field; with auto.Auto, Fit sets k.
+	auto       autok.Spec
 	k, nInit   int
 	maxIter    int
 	tol        float64
@@ -57,8 +61,7 @@ func (c *Clusterer) Describe() sdk.Description {
 		Version: "0.1.0",
 		Doc: "k-means (greedy k-means++, n_init restarts, Lloyd) with DCN's clustering loss " +
 			"(1/N)Σ‖z_i−μ_{s_i}‖² and online per-batch centroid update (Yang et al. 2017)",
-		Fields: []sdk.Field{
-			{Name: "k", Type: sdk.TypeInt, Default: 10, Doc: "number of clusters"},
+		Fields: append(autok.Fields("number of clusters", "the silhouette of each k's k-means (exact up to 5,000 rows, else on a seeded sample of 5,000)"), []sdk.Field{
 			{Name: "n_init", Type: sdk.TypeInt, Default: 10, Doc: "k-means++ restarts in Fit; the lowest inertia wins"},
 			{Name: "max_iter", Type: sdk.TypeInt, Default: 300, Doc: "most Lloyd iterations per run"},
 			{Name: "tol", Type: sdk.TypeFloat, Default: 1e-4, Doc: "Lloyd stops when the summed squared centre shift is at most tol × the mean per-feature variance of the data (scikit-learn's meaning)"},
@@ -66,7 +69,7 @@ func (c *Clusterer) Describe() sdk.Description {
 				Doc: "between epochs: assign = reassign every sample to its nearest centroid (DCN); lloyd = run Lloyd iterations from the current centroids"},
 			{Name: "count_init", Type: sdk.TypeFloat, Default: 100.0, Doc: "initial per-cluster count of the online update μ_j ← μ_j − (μ_j − z_i)/c_j; DCN's code (boyangumn/DCN multi_layer_km.py) starts at 100"},
 			{Name: "centroid_lr", Type: sdk.TypeFloat, Default: 0.001, Doc: "step size of μ ← μ − lr·∂L_aux/∂μ when Step receives centroid gradients from auxiliary losses"},
-		},
+		}...),
 	}
 }
 
@@ -81,11 +84,13 @@ func (c *Clusterer) Configure(_ context.Context, s sdk.Setup) error {
 			return fmt.Errorf("kmeans: configure: %w", err)
 		}
 	}
-	k, nInit, maxIter := cfg.Int("k"), cfg.Int("n_init"), cfg.Int("max_iter")
+	spec, err := autok.Read("kmeans", cfg)
+	if err != nil {
+		return err
+	}
+	k, nInit, maxIter := spec.K, cfg.Int("n_init"), cfg.Int("max_iter")
 	tol, countInit, lr := cfg.Float("tol"), cfg.Float("count_init"), cfg.Float("centroid_lr")
 	switch {
-	case k < 1:
-		return fmt.Errorf("kmeans: config key \"k\" is %d, want at least 1", k)
 	case nInit < 1:
 		return fmt.Errorf("kmeans: config key \"n_init\" is %d, want at least 1", nInit)
 	case maxIter < 1:
@@ -104,6 +109,7 @@ func (c *Clusterer) Configure(_ context.Context, s sdk.Setup) error {
 		return fmt.Errorf("kmeans: config key \"update\" is %q, want %q or %q", update, UpdateAssign, UpdateLloyd)
 	}
 	c.configured = true
+	c.auto = spec
 	c.k, c.nInit, c.maxIter, c.tol, c.update = k, nInit, maxIter, tol, update
 	c.countInit, c.centroidLR, c.dim, c.seed = countInit, lr, s.EmbeddingDim, s.Seed
 	c.centroids, c.counts, c.assignments = nil, nil, nil
@@ -144,6 +150,9 @@ func (c *Clusterer) fitted(op string) error {
 func (c *Clusterer) Fit(_ context.Context, z sdk.Tensor) (sdk.Assignment, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.auto.Auto {
+		return c.fitAuto(z)
+	}
 	a, err := c.embeddings("fit", z, c.k)
 	if err != nil {
 		return sdk.Assignment{}, err
@@ -152,6 +161,54 @@ func (c *Clusterer) Fit(_ context.Context, z sdk.Tensor) (sdk.Assignment, error)
 	best, labels, obj := bestOf(a, c.k, c.nInit, c.maxIter, tolerance(a, c.tol), rng)
 	c.setState(best.f64, labels)
 	return sdk.Assignment{Labels: clone(labels), Objective: obj}, nil
+}
+
+// SilhouetteRows is the number of rows up to which k auto's silhouettes
+// are exact; beyond it they are computed on a seeded sample of this size.
+const SilhouetteRows = 5000
+
+// fitAuto is Fit with k auto: for every k of k_range it runs Fit's k-means
+// (the same seed, so the chosen k's clustering is that of Fit with that k)
+// and scores it by its silhouette; the k with the highest wins.
+func (c *Clusterer) fitAuto(z sdk.Tensor) (sdk.Assignment, error) {
+	ks, err := c.auto.Range("kmeans", z.Rows())
+	if err != nil {
+		return sdk.Assignment{}, err
+	}
+	c.k = ks[0]
+	a, err := c.embeddings("fit", z, ks[0])
+	if err != nil {
+		return sdk.Assignment{}, err
+	}
+	sel := &sdk.KSelection{Criterion: "silhouette", Best: "max", Ks: ks}
+	if z.Rows() > SilhouetteRows {
+		sel.Note = fmt.Sprintf("silhouette of a seeded sample of %d of the %d rows", SilhouetteRows, z.Rows())
+	}
+	type run struct {
+		centres []float64
+		labels  []int32
+		obj     float64
+	}
+	var runs []run
+	tolAbs := tolerance(a, c.tol)
+	for _, k := range ks {
+		rng := rand.New(rand.NewPCG(c.seed, pcgStream))
+		best, labels, obj := bestOf(a, k, c.nInit, c.maxIter, tolAbs, rng)
+		s, _, err := validity.SilhouetteSample(z, labels, SilhouetteRows, c.seed)
+		if err != nil {
+			// Fewer distinct clusters than k (duplicate points): no score.
+			s = math.NaN()
+		}
+		sel.Values = append(sel.Values, s)
+		runs = append(runs, run{best.f64, labels, obj})
+	}
+	if err := autok.Choose("kmeans", sel); err != nil {
+		return sdk.Assignment{}, err
+	}
+	r := runs[sel.K-ks[0]]
+	c.k = sel.K
+	c.setState(r.centres, r.labels)
+	return sdk.Assignment{Labels: clone(r.labels), Objective: r.obj, Selection: sel}, nil
 }
 
 // setState installs new centroids and assignments, resets the online counts

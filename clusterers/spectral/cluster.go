@@ -6,7 +6,9 @@ import (
 	"math"
 
 	"github.com/deepclust/deepclust/clusterers/kmeans"
+	"github.com/deepclust/deepclust/internal/autok"
 	"github.com/deepclust/deepclust/internal/knn"
+	"github.com/deepclust/deepclust/internal/sparse"
 	"github.com/deepclust/deepclust/sdk"
 )
 
@@ -94,6 +96,59 @@ func cluster(ctx context.Context, x []float32, n, d int, s settings, seed uint64
 			s.KNN, n, comps, s.K)
 	}
 	return embedAndLabel(ctx, a, s.K, comps, LabelOptions{Assign: s.Assign, NInit: s.NInit, EigTol: s.EigTol, Seed: seed})
+}
+
+// chooseK is k auto's choice: on the kNN graph and affinity Fit builds, the
+// hi+1 smallest eigenvalues λ_1 ≤ λ_2 ≤ … of the normalised Laplacian
+// I − D^{-1/2} A D^{-1/2} (1 − the largest of D^{-1/2} A D^{-1/2}) and the
+// eigengap λ_{k+1} − λ_k for every k of k_range; the largest gap wins.
+// A k below the graph's number of connected components cannot be used: its
+// gap is NaN.
+func (c *Clusterer) chooseK(ctx context.Context, z sdk.Tensor) (*sdk.KSelection, error) {
+	n := z.Rows()
+	ks, err := c.auto.Range("spectral", n)
+	if err != nil {
+		return nil, err
+	}
+	s := c.set
+	s.K = ks[0]
+	if err := s.checkSize(n); err != nil {
+		return nil, err
+	}
+	nb, err := knn.Search(ctx, z.Data, n, c.dim, s.graph().searchK())
+	if err != nil {
+		return nil, err
+	}
+	a, err := affinityGraph(nb, s.graph())
+	if err != nil {
+		return nil, err
+	}
+	comps, _ := a.Components()
+	deg := a.RowSums()
+	for i, v := range deg {
+		if !(v > 0) {
+			return nil, fmt.Errorf("spectral: vertex %d of the affinity has degree %v, want > 0", i, v)
+		}
+		deg[i] = 1 / math.Sqrt(v)
+	}
+	top := min(ks[len(ks)-1]+1, n)
+	eig, err := sparse.EigSymTop(ctx, a.ScaleSym(deg), top, sparse.EigOptions{Block: min(comps, top), Tol: s.EigTol, Seed: c.seed})
+	if err != nil {
+		return nil, fmt.Errorf("spectral: k auto: eigenvalues of the normalised affinity (eig_tol=%g): %w", s.EigTol, err)
+	}
+	sel := &sdk.KSelection{Criterion: "eigengap", Best: "max", Ks: ks,
+		Note: fmt.Sprintf("gap λ_{k+1} − λ_k of the normalised Laplacian of the knn=%d %s graph; %d connected components", s.KNN, s.Affinity, comps)}
+	for _, k := range ks {
+		gap := math.NaN()
+		if k >= comps && k < len(eig.Values) {
+			gap = eig.Values[k-1] - eig.Values[k] // (1 − θ_{k+1}) − (1 − θ_k)
+		}
+		sel.Values = append(sel.Values, gap)
+	}
+	if err := autok.Choose("spectral", sel); err != nil {
+		return nil, err
+	}
+	return sel, nil
 }
 
 // kmeansRows scales every row of the n×k embedding u to unit length (a

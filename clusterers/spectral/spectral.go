@@ -6,6 +6,7 @@ import (
 	"math"
 	"sync"
 
+	"github.com/deepclust/deepclust/internal/autok"
 	"github.com/deepclust/deepclust/internal/metrics"
 	"github.com/deepclust/deepclust/sdk"
 )
@@ -17,9 +18,11 @@ type Clusterer struct {
 	mu sync.Mutex
 
 	configured bool
-	set        settings
-	dim        int
-	seed       uint64
+	// auto is the k field; with auto.Auto, Fit sets set.K.
+	auto autok.Spec
+	set  settings
+	dim  int
+	seed uint64
 
 	// State after Fit: the mean embedding of every spectral cluster
 	// (k×dim) and the cluster of every fitted row.
@@ -40,8 +43,7 @@ func (c *Clusterer) Describe() sdk.Description {
 			"self-tuning (Zelnik-Manor & Perona 2004) or Gaussian weights; labels by k-means on the " +
 			"row-normalised eigenvectors or cluster_qr (Damle, Minden & Ying 2019); joint-training loss " +
 			"(1/N)Σ‖z_i−μ_{s_i}‖² with μ_j the mean of spectral cluster j",
-		Fields: []sdk.Field{
-			{Name: "k", Type: sdk.TypeInt, Default: 10, Doc: "number of clusters (eigenvectors)"},
+		Fields: append(autok.Fields("number of clusters (eigenvectors)", "the largest eigengap λ_{k+1} − λ_k of the normalised Laplacian I − D^{-1/2}AD^{-1/2}"), []sdk.Field{
 			{Name: "knn", Type: sdk.TypeInt, Default: 10, Doc: "neighbours per point counting the point itself, as scikit-learn's n_neighbors: each point links to its knn−1 nearest other points"},
 			{Name: "affinity", Type: sdk.TypeString, Default: AffinityKNN, Enum: []string{AffinityKNN, AffinitySelfTune, AffinityRBF},
 				Doc: "edge weights: knn = 1 (connectivity); selftune = exp(−d²/(σ_iσ_j)), σ_i the distance to the scale_neighbor-th neighbour; rbf = exp(−d²/(2 sigma²)); all symmetrised (W+Wᵀ)/2"},
@@ -52,7 +54,7 @@ func (c *Clusterer) Describe() sdk.Description {
 			{Name: "n_init", Type: sdk.TypeInt, Default: 10, Doc: "assign=kmeans: k-means++ restarts, the lowest inertia wins"},
 			{Name: "centroid_lr", Type: sdk.TypeFloat, Default: 0.0, Doc: "step size of μ ← μ − lr·∂L_aux/∂μ when Step receives centroid gradients"},
 			{Name: "eig_tol", Type: sdk.TypeFloat, Default: 1e-6, Doc: "eigensolver stops when every residual ‖My−θy‖ ≤ eig_tol·max|θ|"},
-		},
+		}...),
 	}
 }
 
@@ -67,8 +69,12 @@ func (c *Clusterer) Configure(_ context.Context, s sdk.Setup) error {
 			return fmt.Errorf("spectral: configure: %w", err)
 		}
 	}
+	spec, err := autok.Read("spectral", cfg)
+	if err != nil {
+		return err
+	}
 	set := settings{
-		K: cfg.Int("k"), KNN: cfg.Int("knn"), Affinity: cfg.String("affinity"),
+		K: max(spec.K, 1), KNN: cfg.Int("knn"), Affinity: cfg.String("affinity"),
 		ScaleNeighbor: cfg.Int("scale_neighbor"), Sigma: cfg.Float("sigma"), Assign: cfg.String("assign"),
 		NInit: cfg.Int("n_init"), CentroidLR: cfg.Float("centroid_lr"), EigTol: cfg.Float("eig_tol"),
 	}
@@ -78,7 +84,7 @@ func (c *Clusterer) Configure(_ context.Context, s sdk.Setup) error {
 	if s.EmbeddingDim < 1 {
 		return fmt.Errorf("spectral: embedding dimension is %d, want at least 1", s.EmbeddingDim)
 	}
-	c.configured, c.set, c.dim, c.seed = true, set, s.EmbeddingDim, s.Seed
+	c.configured, c.set, c.auto, c.dim, c.seed = true, set, spec, s.EmbeddingDim, s.Seed
 	c.centroids, c.labels = nil, nil
 	return nil
 }
@@ -114,13 +120,23 @@ func (c *Clusterer) Fit(ctx context.Context, z sdk.Tensor) (sdk.Assignment, erro
 	if err := c.embeddings("fit", z); err != nil {
 		return sdk.Assignment{}, err
 	}
+	var sel *sdk.KSelection
+	if c.auto.Auto {
+		var err error
+		if sel, err = c.chooseK(ctx, z); err != nil {
+			return sdk.Assignment{}, err
+		}
+		c.set.K = sel.K
+	}
 	labels, err := cluster(ctx, z.Data, z.Rows(), c.dim, c.set, c.seed)
 	if err != nil {
 		return sdk.Assignment{}, err
 	}
 	c.labels = labels
 	c.centroids = clusterMeans(z, labels, c.set.K, nil)
-	return c.assignment(z, c.labels), nil
+	a := c.assignment(z, c.labels)
+	a.Selection = sel
+	return a, nil
 }
 
 // Update reruns spectral clustering on all embeddings (the rows Fit saw),

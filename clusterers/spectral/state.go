@@ -93,6 +93,10 @@ func (c *Clusterer) Load(_ context.Context, state []byte) error {
 	if err := binary.Read(r, binary.LittleEndian, &shape); err != nil {
 		return fmt.Errorf("spectral: load: reading shape: %w", err)
 	}
+	if c.auto.Auto && set.K >= 1 {
+		// k auto: the state holds the k Fit chose.
+		c.set.K = set.K
+	}
 	if set.K != c.set.K || int(shape.Dim) != c.dim {
 		return fmt.Errorf("spectral: load: state has k=%d and width %d, configured k=%d and width %d", set.K, shape.Dim, c.set.K, c.dim)
 	}

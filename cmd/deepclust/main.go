@@ -36,6 +36,7 @@ const usage = `deepclust clusters data by learning a neural feature map and clus
 Commands:
   run        train a pipeline and cluster the data (default: built-in MNIST-10k)
   predict    assign new data with a saved model
+  report     write report.html of an existing run or prediction directory
   plugins    list or describe the available plugins
   plugin     check PATH | check --builtin NAME: run the conformance checks on a plugin
   config     print the default config, or validate a config file
@@ -55,6 +56,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdRun(ctx, env, args[1:])
 	case "predict":
 		return cmdPredict(ctx, env, args[1:])
+	case "report":
+		return cmdReport(ctx, env, args[1:])
 	case "plugins":
 		return cmdPlugins(ctx, env, args[1:])
 	case "plugin":
@@ -109,6 +112,7 @@ func cmdRun(ctx context.Context, env app.Env, args []string) error {
 	sets := fs.StringArray("set", nil, "override any config key, e.g. --set stages.0.train.pretrain_epochs=5, --set stages[1].losses[0].weight=2 (repeatable)")
 	fs.BoolVar(&opt.NoCache, "no-cache", false, "train every stage: neither read nor write the stage cache")
 	fs.StringVar(&opt.Isolation, "isolation", "", "run every plugin 'process' (out of process) or 'inprocess', overriding each section")
+	fs.BoolVar(&opt.NoReport, "no-report", false, "do not write report.html")
 	if err := parse(fs, args); err != nil {
 		return helpOK(err)
 	}
@@ -165,6 +169,7 @@ func cmdPredict(ctx context.Context, env app.Env, args []string) error {
 	fs.StringVar(&opt.Nulls, "nulls", "", "null or NaN feature values: error (default), drop the row, or zero")
 	fs.BoolVar(&opt.Distance, "distance", false, "add each row's distance to its cluster's centroid")
 	fs.BoolVar(&opt.Soft, "soft", false, "add each row's soft assignments (column soft; clusterers that give them, e.g. dec)")
+	fs.BoolVar(&opt.NoReport, "no-report", false, "do not write report.html (written for idx and CSV input only)")
 	if err := parse(fs, args); err != nil {
 		return helpOK(err)
 	}
@@ -175,6 +180,23 @@ func cmdPredict(ctx context.Context, env app.Env, args []string) error {
 		return fmt.Errorf("%w: predict takes no arguments, got %q", errUsage, fs.Args())
 	}
 	return app.Predict(ctx, env, opt)
+}
+
+// cmdReport writes report.html of an existing output directory:
+// deepclust report RUN_DIR [--data PATH] [--out FILE].
+func cmdReport(ctx context.Context, env app.Env, args []string) error {
+	fs := flags("report", env.Stderr)
+	var opt app.ReportOptions
+	fs.StringVar(&opt.Data, "data", "", "input the assignments' rows refer to, for images or the feature profile (default: the run's data.path)")
+	fs.StringVar(&opt.Out, "out", "", "report file (default RUN_DIR/report.html)")
+	if err := parse(fs, args); err != nil {
+		return helpOK(err)
+	}
+	if fs.NArg() != 1 {
+		return fmt.Errorf("%w: report RUN_DIR [--data PATH] [--out FILE]", errUsage)
+	}
+	opt.Dir = fs.Arg(0)
+	return app.Report(ctx, env, opt)
 }
 
 func cmdPlugins(ctx context.Context, env app.Env, args []string) error {

@@ -20,7 +20,9 @@ import (
 	"github.com/deepclust/deepclust/internal/results"
 	"github.com/deepclust/deepclust/model"
 	"github.com/deepclust/deepclust/pipeline"
+	"github.com/deepclust/deepclust/report"
 	"github.com/deepclust/deepclust/sdk"
+	"github.com/deepclust/deepclust/validity"
 )
 
 // PredictionsArrowFile is the file predict writes with --output-format
@@ -62,6 +64,9 @@ type PredictOptions struct {
 	Soft bool
 	// Stdin is what Data "-" reads.
 	Stdin io.Reader
+	// NoReport skips report.html (written for idx and CSV input, which is
+	// loaded whole; streamed input gets none).
+	NoReport bool
 }
 
 // PredictMetrics is the content of predict's metrics.json.
@@ -77,6 +82,9 @@ type PredictMetrics struct {
 	*pipeline.Scores
 	Seconds       map[string]float64 `json:"seconds"`
 	RowsPerSecond float64            `json:"rows_per_s"`
+	// Indices are the internal validity indices of the embeddings, for
+	// input loaded whole (idx, CSV).
+	*validity.Indices
 }
 
 // predictor is a loaded model ready to assign batches.
@@ -181,6 +189,17 @@ func predictInMemory(ctx context.Context, env Env, opt PredictOptions, p *predic
 	m, err := sc.metrics(data.Source, int64(len(o.Clusters)), 0, time.Since(start))
 	if err != nil {
 		return err
+	}
+	m.Indices = indices(env.Stderr, "embeddings", o.Z, o.Clusters, 0, p.cfg.Seed)
+	if !opt.NoReport {
+		took, err := writeReport(stage.Path(ReportFile), report.Run{
+			Title: opt.Out, Source: data.Source, Clusters: o.Clusters, Z: o.Z, Truth: data.Labels, X: data.X,
+			Features: p.cfg.Data.Features, Indices: m.Indices, Scores: m.Scores, Seconds: m.Seconds, Seed: p.cfg.Seed,
+		})
+		if err != nil {
+			return err
+		}
+		m.Seconds["report"] = took.Seconds()
 	}
 	if err := results.WriteJSON(stage.Path(MetricsFile), m); err != nil {
 		return err

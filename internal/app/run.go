@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -14,7 +15,10 @@ import (
 	"github.com/deepclust/deepclust/internal/progress"
 	"github.com/deepclust/deepclust/internal/results"
 	"github.com/deepclust/deepclust/model"
+	"github.com/deepclust/deepclust/pipeline"
+	"github.com/deepclust/deepclust/report"
 	"github.com/deepclust/deepclust/sdk"
+	"github.com/deepclust/deepclust/validity"
 )
 
 // Output file names inside --out.
@@ -34,13 +38,21 @@ type RunOptions struct {
 	Isolation string
 	// NoCache neither reads nor writes the stage cache.
 	NoCache bool
+	// NoReport skips report.html.
+	NoReport bool
 }
 
-// Metrics is the content of metrics.json.
+// Metrics is the content of metrics.json: the fit's report, and the
+// internal validity indices (top-level silhouette, davies_bouldin,
+// calinski_harabasz, silhouette_rows, silhouette_sampled) of the final
+// embeddings and, when the input is small enough, of the input features
+// as read (before data.scale).
 type Metrics struct {
 	Version string `json:"version"`
 	Data    string `json:"data"`
 	model.Report
+	*validity.Indices
+	InputIndices *validity.Indices `json:"input_indices,omitempty"`
 }
 
 // Version is the deepclust version, printed by "deepclust version" and
@@ -90,17 +102,51 @@ func Run(ctx context.Context, env Env, opt RunOptions) (*model.Report, error) {
 		return nil, err
 	}
 	report := res.Report
+	met := Metrics{Version: Version, Data: source}
+	idxBegin := time.Now()
+	met.Indices = indices(env.Stderr, "embeddings", res.Z, res.Labels, 0, cfg.Seed)
+	var x sdk.Tensor
+	if d, ok := src.(pipeline.Data); ok {
+		x = d.X
+		met.InputIndices = inputIndices(env.Stderr, x, res.Labels, cfg.Seed)
+	}
+	report.Seconds["indices"] = time.Since(idxBegin).Seconds()
 	report.Seconds["load"] = loadTime.Seconds()
 	report.Seconds["write"] = time.Since(begin).Seconds()
 	report.Seconds["total"] = time.Since(start).Seconds()
-	if err := results.WriteJSON(stage.Path(MetricsFile), Metrics{Version: Version, Data: source, Report: report}); err != nil {
+	met.Report = report
+	if !opt.NoReport {
+		resolved, err := os.ReadFile(filepath.Join(stage.Path(ModelDir), model.ConfigFile))
+		if err != nil {
+			return nil, fmt.Errorf("reading the resolved config for the report: %w", err)
+		}
+		took, err := writeReport(stage.Path(ReportFile), reportRun(cfg, source, res, src.Truth(), x, met, string(resolved)))
+		if err != nil {
+			return nil, err
+		}
+		report.Seconds["report"] = took.Seconds()
+		report.Seconds["total"] = time.Since(start).Seconds()
+		met.Report = report
+	}
+	if err := results.WriteJSON(stage.Path(MetricsFile), met); err != nil {
 		return nil, err
 	}
 	if err := stage.Commit(); err != nil {
 		return nil, err
 	}
+	printSizes(env.Stdout, res.Labels)
 	printSummary(env, report, cfg.Out)
 	return &report, nil
+}
+
+// reportRun gathers what report.html shows of a run.
+func reportRun(cfg *config.Config, source string, res *model.Result, truth []int32, x sdk.Tensor, met Metrics, resolved string) report.Run {
+	fit := met.Report
+	return report.Run{
+		Title: cfg.Out, Source: source, Clusters: res.Labels, Z: res.Z, Truth: truth, X: x, Features: cfg.Data.Features,
+		Indices: met.Indices, InputIndices: met.InputIndices, Scores: fit.Scores, Fit: &fit, Seconds: fit.Seconds,
+		Config: resolved, Seed: cfg.Seed,
+	}
 }
 
 // writeAssignments writes the run's assignments file: in memory, or for a

@@ -668,9 +668,13 @@ type Assignment struct {
 	// Tensor [N, k] of soft assignments, or absent.
 	Soft []byte `protobuf:"bytes,2,opt,name=soft,proto3" json:"soft,omitempty"`
 	// The clusterer's own objective on these rows (k-means: inertia), or 0.
-	Objective     float64 `protobuf:"fixed64,3,opt,name=objective,proto3" json:"objective,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Objective float64 `protobuf:"fixed64,3,opt,name=objective,proto3" json:"objective,omitempty"`
+	// How a Fit that chose k itself (k: "auto") chose it, as the JSON of an
+	// object {"criterion", "best": "max"|"min", "k", "ks": [...],
+	// "values": [...], "note"}; absent otherwise.
+	KSelectionJson []byte `protobuf:"bytes,4,opt,name=k_selection_json,json=kSelectionJson,proto3" json:"k_selection_json,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Assignment) Reset() {
@@ -722,6 +726,13 @@ func (x *Assignment) GetObjective() float64 {
 		return x.Objective
 	}
 	return 0
+}
+
+func (x *Assignment) GetKSelectionJson() []byte {
+	if x != nil {
+		return x.KSelectionJson
+	}
+	return nil
 }
 
 // ClusterLossRequest asks for the clustering loss of one batch.
@@ -1123,12 +1134,13 @@ const file_plugin_proto_rawDesc = "" +
 	"\x06grad_z\x18\x01 \x01(\fR\x05gradZ\x12\x1c\n" +
 	"\n" +
 	"grad_x_hat\x18\x02 \x01(\fR\bgradXHat\x12#\n" +
-	"\rlearning_rate\x18\x03 \x01(\x01R\flearningRate\"V\n" +
+	"\rlearning_rate\x18\x03 \x01(\x01R\flearningRate\"\x80\x01\n" +
 	"\n" +
 	"Assignment\x12\x16\n" +
 	"\x06labels\x18\x01 \x03(\x05R\x06labels\x12\x12\n" +
 	"\x04soft\x18\x02 \x01(\fR\x04soft\x12\x1c\n" +
-	"\tobjective\x18\x03 \x01(\x01R\tobjective\"R\n" +
+	"\tobjective\x18\x03 \x01(\x01R\tobjective\x12(\n" +
+	"\x10k_selection_json\x18\x04 \x01(\fR\x0ekSelectionJson\"R\n" +
 	"\x12ClusterLossRequest\x12\f\n" +
 	"\x01z\x18\x01 \x01(\fR\x01z\x12\x18\n" +
 	"\aindices\x18\x02 \x03(\x03R\aindices\x12\x14\n" +

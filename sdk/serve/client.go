@@ -2,6 +2,7 @@ package serve
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 
 	"google.golang.org/grpc"
@@ -179,6 +180,12 @@ func assign(ctx context.Context, rpc assignRPC, z sdk.Tensor) (sdk.Assignment, e
 		return sdk.Assignment{}, err
 	}
 	a := sdk.Assignment{Labels: r.GetLabels(), Soft: tc.decode("soft", r.GetSoft()), Objective: r.GetObjective()}
+	if js := r.GetKSelectionJson(); len(js) > 0 {
+		a.Selection = &sdk.KSelection{}
+		if err := json.Unmarshal(js, a.Selection); err != nil {
+			return sdk.Assignment{}, malformed(fmt.Errorf("decoding the k selection: %w", err))
+		}
+	}
 	return a, malformed(tc.err)
 }
 

@@ -2,6 +2,7 @@ package serve
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -348,6 +349,11 @@ func (s *clustererServer) assign(method string, req *pluginpb.Tensor, fn func(sd
 			return err
 		}
 		out = &pluginpb.Assignment{Labels: a.Labels, Soft: c.encode("soft", a.Soft), Objective: a.Objective}
+		if a.Selection != nil {
+			if out.KSelectionJson, err = json.Marshal(a.Selection); err != nil {
+				return fmt.Errorf("encoding the k selection: %w", err)
+			}
+		}
 		return c.err
 	})
 	return out, err
