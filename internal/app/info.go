@@ -103,6 +103,7 @@ func PrintDefaults(env Env) error {
 	fmt.Fprintln(env.Stdout, "# deepclust default configuration. Every key can also be set with a DEEPCLUST_* environment")
 	fmt.Fprintln(env.Stdout, "# variable (stages.0.train.pretrain_epochs: DEEPCLUST_STAGES_0_TRAIN_PRETRAIN_EPOCHS) or with")
 	fmt.Fprintln(env.Stdout, "# --set stages.0.train.pretrain_epochs=5; items of a list by index, from 0.")
+	fmt.Fprint(env.Stdout, config.DefaultHeader)
 	return config.Write(env.Stdout, cfg, d, true)
 }
 
