@@ -175,6 +175,11 @@ func Report(ctx context.Context, env Env, opt ReportOptions) error {
 	if _, err := writeReport(tmp.Name(), r); err != nil {
 		return err
 	}
+	// CreateTemp makes the file private; the report is an output like the
+	// others, readable as they are.
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return fmt.Errorf("writing the report: %w", err)
+	}
 	if err := os.Rename(tmp.Name(), out); err != nil {
 		return fmt.Errorf("writing the report: %w", err)
 	}
