@@ -295,35 +295,7 @@ func (c *Clusterer) Loss(_ context.Context, req sdk.ClusterLossRequest) (sdk.Clu
 	if err := c.embeddings("loss", req.Z); err != nil {
 		return sdk.ClusterLoss{}, err
 	}
-	n := req.Z.Rows()
-	if len(req.Indices) != n {
-		return sdk.ClusterLoss{}, fmt.Errorf("spectral: loss: %d indices for %d embeddings", len(req.Indices), n)
-	}
-	for b, idx := range req.Indices {
-		if idx < 0 || idx >= int64(len(c.labels)) {
-			return sdk.ClusterLoss{}, fmt.Errorf("spectral: loss: index %d (batch row %d) is outside the %d fitted samples", idx, b, len(c.labels))
-		}
-	}
-	grad := sdk.NewTensor(n, c.dim)
-	var total float64
-	if n > 0 {
-		scale := 2 / float64(n)
-		for b, idx := range req.Indices {
-			mu := c.centroid(int(c.labels[idx]))
-			g := grad.Row(b)
-			for t, v := range req.Z.Row(b) {
-				diff := float64(v) - mu[t]
-				total += diff * diff
-				g[t] = float32(scale * diff)
-			}
-		}
-		total /= float64(n)
-	}
-	cen := sdk.NewTensor(c.set.K, c.dim)
-	for i, v := range c.centroids {
-		cen.Data[i] = float32(v)
-	}
-	return sdk.ClusterLoss{Value: total, GradZ: grad, Centroids: cen}, nil
+	return CentroidLoss("spectral", req, c.labels, c.centroids, c.set.K, c.dim)
 }
 
 // Step applies μ ← μ − centroid_lr·GradCentroids when centroid gradients
