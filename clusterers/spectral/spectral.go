@@ -159,7 +159,7 @@ func (c *Clusterer) Update(ctx context.Context, z sdk.Tensor) (sdk.Assignment, e
 	if err != nil {
 		return sdk.Assignment{}, err
 	}
-	labels, err := matchLabels(c.labels, next, c.set.K)
+	labels, err := MatchLabels(c.labels, next, c.set.K)
 	if err != nil {
 		return sdk.Assignment{}, err
 	}
@@ -179,9 +179,10 @@ func (c *Clusterer) assignment(z sdk.Tensor, labels []int32) sdk.Assignment {
 
 func (c *Clusterer) centroid(j int) []float64 { return c.centroids[j*c.dim : (j+1)*c.dim] }
 
-// matchLabels renames the clusters of next (in [0, k)) by the permutation
-// that maximises Σ_j |{i : prev_i = π(j), next_i = j}|.
-func matchLabels(prev, next []int32, k int) ([]int32, error) {
+// MatchLabels renames the clusters of next (in [0, k)) by the permutation
+// that maximises Σ_j |{i : prev_i = π(j), next_i = j}| (Hungarian method),
+// so that a refitted clustering keeps the numbering of the previous one.
+func MatchLabels(prev, next []int32, k int) ([]int32, error) {
 	cost := make([][]float64, k)
 	for j := range cost {
 		cost[j] = make([]float64, k)
@@ -191,7 +192,7 @@ func matchLabels(prev, next []int32, k int) ([]int32, error) {
 	}
 	rename, _, err := metrics.Hungarian(cost)
 	if err != nil {
-		return nil, fmt.Errorf("spectral: matching new clusters to previous ones: %w", err)
+		return nil, fmt.Errorf("matching new clusters to previous ones: %w", err)
 	}
 	out := make([]int32, len(next))
 	for i, j := range next {

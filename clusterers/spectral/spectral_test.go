@@ -359,12 +359,12 @@ func TestMatchLabels(t *testing.T) {
 	prev := []int32{0, 0, 0, 1, 1, 1, 2, 2, 2, 2}
 	// The same partition under other names, one row moved.
 	next := []int32{2, 2, 2, 0, 0, 1, 1, 1, 1, 1}
-	got, err := matchLabels(prev, next, 3)
+	got, err := MatchLabels(prev, next, 3)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if want := []int32{0, 0, 0, 1, 1, 2, 2, 2, 2, 2}; !slices.Equal(got, want) {
-		t.Errorf("matchLabels = %v, want %v", got, want)
+		t.Errorf("MatchLabels = %v, want %v", got, want)
 	}
 }
 

@@ -9,7 +9,6 @@ import (
 	"sync"
 
 	"github.com/deepclust/deepclust/clusterers/spectral"
-	"github.com/deepclust/deepclust/internal/metrics"
 	"github.com/deepclust/deepclust/internal/sparse"
 	"github.com/deepclust/deepclust/sdk"
 )
@@ -251,7 +250,7 @@ func (c *Clusterer) Update(ctx context.Context, z sdk.Tensor) (sdk.Assignment, e
 	if err != nil {
 		return sdk.Assignment{}, err
 	}
-	labels, err := matchLabels(c.labels, next, c.set.K)
+	labels, err := spectral.MatchLabels(c.labels, next, c.set.K)
 	if err != nil {
 		return sdk.Assignment{}, err
 	}
@@ -421,27 +420,6 @@ func (c *Clusterer) Step(_ context.Context, req sdk.ClusterStepRequest) error {
 		return fmt.Errorf("subspace: step: centroid gradient: %w", err)
 	}
 	return nil
-}
-
-// matchLabels renames the clusters of next by the permutation that keeps
-// the most rows in their previous cluster (Hungarian method).
-func matchLabels(prev, next []int32, k int) ([]int32, error) {
-	cost := make([][]float64, k)
-	for j := range cost {
-		cost[j] = make([]float64, k)
-	}
-	for i, j := range next {
-		cost[j][prev[i]]--
-	}
-	rename, _, err := metrics.Hungarian(cost)
-	if err != nil {
-		return nil, fmt.Errorf("subspace: matching new clusters to previous ones: %w", err)
-	}
-	out := make([]int32, len(next))
-	for i, j := range next {
-		out[i] = int32(rename[j])
-	}
-	return out, nil
 }
 
 // clusterMeans returns the k×dim means of the rows of z per label; an
