@@ -124,6 +124,8 @@ func TestLoadErrorsNameTheKey(t *testing.T) {
 		{name: "stage index out of range", set: map[string]string{"stages.7.train.epochs": "5"}, want: "stages has 2 items, no item 7"},
 		{name: "stage override on a single stage", file: "encoder:\n  plugin: mlp\n", set: map[string]string{"stages.0.train.epochs": "5"}, want: "this config has no stages list"},
 		{name: "unknown stage override", set: map[string]string{"stages.0.train.epoks": "5"}, want: `unknown config key "stages.0.train.epoks"`},
+		{name: "empty env value is an error like an empty --set", env: []string{"DEEPCLUST_SEED="}, want: `config key "seed": want an integer, got ""`},
+		{name: "empty --set value", set: map[string]string{"seed": ""}, want: `config key "seed": want an integer, got ""`},
 		{name: "unknown indexed env", env: []string{"DEEPCLUST_STAGES_0_TRAIN_EPOKS=3"}, want: "environment variable DEEPCLUST_STAGES_0_TRAIN_EPOKS: no such config key"},
 		{name: "unknown loss key", file: "losses:\n  - plugin: reconstruction\n    wieght: 1\n", want: `config key "losses[0].wieght": unknown key`},
 		{name: "bad stage", file: "losses:\n  - stages: [later]\n", want: `"later" is not one of pretrain, train`},

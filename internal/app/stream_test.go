@@ -85,8 +85,11 @@ func TestStreamedTrainingRejects(t *testing.T) {
 		{map[string]string{"data.stream": "true"}, "data.stream needs a Parquet or Arrow file"},
 		{map[string]string{"data.stream": "true", "data.path": "x.parquet", "data.limit": "5"}, "set data.limit to 0"},
 		{map[string]string{"data.nulls": "drop"}, `data.nulls "drop" needs data.stream`},
+		{map[string]string{"out": ""}, `config key "out": empty`},
 	} {
-		tc.set["out"] = filepath.Join(t.TempDir(), "out")
+		if _, ok := tc.set["out"]; !ok {
+			tc.set["out"] = filepath.Join(t.TempDir(), "out")
+		}
 		var log bytes.Buffer
 		_, err := Run(context.Background(), Env{Stdout: &log, Stderr: &log}, RunOptions{Set: tc.set})
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
