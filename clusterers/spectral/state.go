@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
-	"io"
 	"math"
+
+	"github.com/deepclust/deepclust/internal/statefile"
 )
 
 // stateMagic opens every saved state; stateVersion is bumped whenever the
@@ -30,14 +30,11 @@ func (c *Clusterer) Save(_ context.Context) ([]byte, error) {
 	if err := c.fitted("save"); err != nil {
 		return nil, err
 	}
-	cfg, err := json.Marshal(c.set)
+	buf, err := statefile.AppendHeader(nil, "spectral: save", stateMagic, stateVersion, c.set)
 	if err != nil {
-		return nil, fmt.Errorf("spectral: save: config: %w", err)
+		return nil, err
 	}
 	le := binary.LittleEndian
-	buf := append([]byte(stateMagic), le.AppendUint32(nil, stateVersion)...)
-	buf = le.AppendUint32(buf, uint32(len(cfg)))
-	buf = append(buf, cfg...)
 	buf = le.AppendUint32(buf, uint32(c.dim))
 	buf = le.AppendUint64(buf, uint64(len(c.labels)))
 	for _, v := range c.centroids {
@@ -59,29 +56,9 @@ func (c *Clusterer) Load(_ context.Context, state []byte) error {
 		return fmt.Errorf("spectral: load before Configure")
 	}
 	r := bytes.NewReader(state)
-	var head struct {
-		Magic   [8]byte
-		Version uint32
-		CfgLen  uint32
-	}
-	if err := binary.Read(r, binary.LittleEndian, &head); err != nil {
-		return fmt.Errorf("spectral: load: reading header of %d-byte state: %w", len(state), err)
-	}
-	switch {
-	case string(head.Magic[:]) != stateMagic:
-		return fmt.Errorf("spectral: load: state does not start with %q", stateMagic)
-	case head.Version != stateVersion:
-		return fmt.Errorf("spectral: load: state version %d, this build reads %d", head.Version, stateVersion)
-	case int64(head.CfgLen) > int64(r.Len()):
-		return fmt.Errorf("spectral: load: config of %d bytes in a %d-byte state", head.CfgLen, len(state))
-	}
-	cfg := make([]byte, head.CfgLen)
-	if _, err := io.ReadFull(r, cfg); err != nil {
-		return fmt.Errorf("spectral: load: config: %w", err)
-	}
 	var set settings
-	if err := json.Unmarshal(cfg, &set); err != nil {
-		return fmt.Errorf("spectral: load: config: %w", err)
+	if err := statefile.ReadHeader(r, "spectral: load", stateMagic, stateVersion, len(state), &set); err != nil {
+		return err
 	}
 	if err := set.validate(); err != nil {
 		return fmt.Errorf("spectral: load: saved config: %w", err)
