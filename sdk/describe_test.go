@@ -1,6 +1,7 @@
 package sdk
 
 import (
+	"math"
 	"reflect"
 	"strings"
 	"testing"
@@ -77,6 +78,18 @@ func TestTensorValidate(t *testing.T) {
 	nan.Data[3] = float32(zero() / zero())
 	if err := nan.Validate(); err == nil || !strings.Contains(err.Error(), "row 1") {
 		t.Fatalf("NaN: %v", err)
+	}
+	for _, v := range []float64{math.Inf(1), math.Inf(-1)} {
+		inf := NewTensor(2, 2)
+		inf.Data[2] = float32(v)
+		if err := inf.Validate(); err == nil || !strings.Contains(err.Error(), "Inf") {
+			t.Fatalf("%v: %v", v, err)
+		}
+	}
+	// The largest finite, the smallest subnormal and −0 are valid values.
+	edge := Tensor{Shape: []int{1, 4}, Data: []float32{math.MaxFloat32, -math.MaxFloat32, math.SmallestNonzeroFloat32, float32(math.Copysign(0, -1))}}
+	if err := edge.Validate(); err != nil {
+		t.Fatalf("finite extremes: %v", err)
 	}
 	if err := ok.CheckShape(-1, 3); err != nil {
 		t.Fatal(err)
