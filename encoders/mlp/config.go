@@ -2,8 +2,12 @@ package mlp
 
 import (
 	"fmt"
+	"io"
+	"os"
 	"slices"
+	"sync"
 
+	"github.com/deepclust/deepclust/internal/kernels"
 	"github.com/deepclust/deepclust/internal/nn"
 	"github.com/deepclust/deepclust/sdk"
 )
@@ -21,6 +25,7 @@ type settings struct {
 	init      string
 	opt       nn.Hyper
 	noise     float64
+	precision kernels.Precision
 }
 
 var description = sdk.Description{
@@ -38,6 +43,7 @@ var description = sdk.Description{
 		{Name: "init", Type: sdk.TypeString, Default: "glorot", Enum: []string{"glorot", "he"}, Doc: "weight init: glorot = U(±sqrt(6/(in+out))) (Keras default, used by the DEC/IDEC reference code), he = U(±sqrt(6/in)); biases start at 0"},
 	}, nn.OptimizerFields(), []sdk.Field{
 		{Name: "noise", Type: sdk.TypeFloat, Default: 0.0, Doc: "standard deviation of Gaussian noise added to the input in training Forward (denoising autoencoder), seeded"},
+		{Name: "precision", Type: sdk.TypeString, Default: "float32", Enum: []string{"float32", "bf16"}, Doc: "arithmetic of the layers' matrix products: float32, or bf16 (operands rounded to bfloat16, products accumulated in float32; weights, gradients and optimiser state stay float32) on AMX-BF16 or AVX512_BF16 processors, float32 with one log line elsewhere"},
 	}),
 }
 
@@ -63,6 +69,9 @@ func parseSettings(raw sdk.Config) (settings, error) {
 	if c.String("output") == "sigmoid" {
 		s.outputAct = nn.Sigmoid
 	}
+	if c.String("precision") == "bf16" {
+		s.precision = kernels.BF16
+	}
 	for i, h := range s.hidden {
 		if h <= 0 {
 			return settings{}, fmt.Errorf("encoder \"mlp\": config key \"hidden\": item %d is %d, want > 0", i, h)
@@ -87,4 +96,23 @@ func parseSettings(raw sdk.Config) (settings, error) {
 		return settings{}, err
 	}
 	return s, nil
+}
+
+// fallbackLog receives the one line saying that bf16 was asked for on a
+// processor without bf16 hardware.
+var fallbackLog io.Writer = os.Stderr
+
+var fallbackOnce sync.Once
+
+// effectivePrecision returns p, or Float32 (logging it once per process)
+// when p is BF16 and the processor has neither AMX-BF16 nor AVX512_BF16:
+// the portable bf16 kernel is far slower than float32.
+func effectivePrecision(p kernels.Precision) kernels.Precision {
+	if p != kernels.BF16 || kernels.HasBF16() {
+		return p
+	}
+	fallbackOnce.Do(func() {
+		fmt.Fprintln(fallbackLog, `encoder "mlp": precision bf16: this processor has neither AMX-BF16 nor AVX512_BF16; training in float32`)
+	})
+	return kernels.Float32
 }

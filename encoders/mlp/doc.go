@@ -31,8 +31,18 @@
 // fixes every result.
 //
 // Steady-state training allocates nothing in this package: activation and
-// gradient buffers are sized for the largest batch and reused, the bias add
-// and activation run in one pass over each GEMM output, the activation
-// derivative and the bias gradient in one pass over each gradient, and large
-// optimiser steps are split with a long-lived helper goroutine.
+// gradient buffers are sized for the largest batch and reused, and large
+// optimiser steps are split with a long-lived helper goroutine. The bias
+// add and activation run in each forward GEMM's output pass
+// (kernels.GemmFused), the activation derivative in the output pass of the
+// GEMM that computes ∂L/∂X of the layer above (only the top layer's is a
+// separate pass), and ∂L/∂b while Gᵀ is packed for ∂L/∂W; in float32 the
+// results are bit-identical to separate passes.
+//
+// precision: bf16 rounds the operands of all three products to bfloat16
+// (round to nearest even) and accumulates in float32 (kernels.GemmBF16);
+// parameters, gradients, the optimiser state and the saved state stay
+// float32, so precision is configuration only. On a processor with neither
+// AMX-BF16 nor AVX512_BF16 the encoder trains in float32 and writes one
+// line to standard error.
 package mlp

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"slices"
 
+	"github.com/deepclust/deepclust/internal/kernels"
 	"github.com/deepclust/deepclust/internal/nn"
 	"github.com/deepclust/deepclust/sdk"
 )
@@ -35,6 +36,8 @@ type Encoder struct {
 	noise     *rand.Rand
 	train     trainCache
 	evalBuf   [2][]float32 // ping-pong scratch of evaluation Forward
+	prec      kernels.Precision
+	epi       kernels.Epilogue // scratch of the fused GEMM calls
 }
 
 // trainCache keeps the activations of the last training Forward for
@@ -87,6 +90,7 @@ func (e *Encoder) Configure(ctx context.Context, s sdk.Setup) error {
 		noiseSrc:  rand.NewPCG(s.Seed, noiseStream),
 	}
 	e.noise = rand.New(e.noiseSrc)
+	e.prec = effectivePrecision(set.precision)
 	initWeights(layers, e.params, set.init, rand.New(rand.NewPCG(s.Seed, initStream)))
 	return nil
 }
@@ -155,7 +159,7 @@ func (e *Encoder) forwardTrain(x sdk.Tensor, n int) sdk.Forward {
 		}
 	}
 	for i, l := range e.layers {
-		forwardLayer(l, e.params, t.acts[i][:n*l.in], t.acts[i+1][:n*l.out], n, e.set.slope)
+		forwardLayer(l, e.params, t.acts[i][:n*l.in], t.acts[i+1][:n*l.out], n, e.set.slope, e.prec, &e.epi)
 	}
 	t.rows = n
 	t.zShape = append(t.zShape[:0], n, e.set.embedding)
@@ -209,7 +213,7 @@ func (e *Encoder) forwardEval(x sdk.Tensor, n int) sdk.Forward {
 			default:
 				y = e.evalBuf[i%2][:rows*l.out]
 			}
-			forwardLayer(l, e.params, in, y, rows, e.set.slope)
+			forwardLayer(l, e.params, in, y, rows, e.set.slope, e.prec, &e.epi)
 			in = y
 		}
 	}
@@ -252,32 +256,36 @@ func (e *Encoder) Backward(ctx context.Context, req sdk.BackwardRequest) error {
 }
 
 // backprop fills e.grads from ∂L/∂z (gz, may be nil) and ∂L/∂x̂ (gx, may be
-// nil; then the decoder is skipped) using the cached activations.
+// nil; then the decoder is skipped) using the cached activations. Only
+// the top layer's activation derivative is a separate pass (none for a
+// linear top layer); below it, each layer's pre-activation gradient comes
+// out of the GEMM that computes ∂L/∂x of the layer above.
 func (e *Encoder) backprop(n int, gz, gx []float32) {
 	t := &e.train
-	buf := 0 // index of the ping-pong buffer holding the current gradient
-	g := gz  // ∂L/∂(output of the current layer)
 	top := e.encLayers - 1
+	pre := gz // ∂L/∂(pre-activation of layer i)
 	if gx != nil {
 		top = len(e.layers) - 1
-		g = gx
+		pre = gx
+	}
+	buf := 0 // the ping-pong buffer pre is not in
+	if lt := e.layers[top]; lt.act != nn.Linear {
+		outputGrad(t.grad[0][:n*lt.out], pre, t.acts[top+1][:n*lt.out], lt.act, e.set.slope)
+		pre, buf = t.grad[0][:n*lt.out], 1
 	}
 	for i := top; i >= 0; i-- {
 		l := e.layers[i]
-		_, gb := l.weights(e.grads)
-		pre := preActivationGrad(t.grad[buf], g, t.acts[i+1][:n*l.out], gb, l.act, e.set.slope)
 		if i == 0 {
-			backwardLayer(l, e.params, e.grads, pre, t.acts[0][:n*l.in], nil, n, false)
+			backwardLayer(l, e.params, e.grads, pre, t.acts[0][:n*l.in], nil, n, false, nn.Linear, e.set.slope, e.prec, &e.epi)
 			break
 		}
-		buf = 1 - buf
 		dx := t.grad[buf][:n*l.in]
 		accumulate := i == e.encLayers && gz != nil
 		if accumulate {
 			copy(dx, gz)
 		}
-		backwardLayer(l, e.params, e.grads, pre, t.acts[i][:n*l.in], dx, n, accumulate)
-		g = dx
+		backwardLayer(l, e.params, e.grads, pre, t.acts[i][:n*l.in], dx, n, accumulate, e.layers[i-1].act, e.set.slope, e.prec, &e.epi)
+		pre, buf = dx, 1-buf
 	}
 }
 

@@ -64,106 +64,63 @@ func initWeights(layers []layer, p []float32, scheme string, rng *rand.Rand) {
 	}
 }
 
-// forwardLayer computes y = act(x·Wᵀ + b) for rows samples.
-func forwardLayer(l layer, params, x, y []float32, rows int, slope float32) {
+// kernelAct maps an activation to the kernels' epilogue activation.
+func kernelAct(a nn.Activation) kernels.Act {
+	switch a {
+	case nn.ReLU:
+		return kernels.ActReLU
+	case nn.LeakyReLU:
+		return kernels.ActLeakyReLU
+	case nn.Sigmoid:
+		return kernels.ActSigmoid
+	}
+	return kernels.ActLinear
+}
+
+// forwardLayer computes y = act(x·Wᵀ + b) for rows samples, the bias and
+// activation fused into the GEMM's output pass. ep is scratch for the
+// epilogue (kept by the caller so that nothing is allocated).
+func forwardLayer(l layer, params, x, y []float32, rows int, slope float32, prec kernels.Precision, ep *kernels.Epilogue) {
 	w, b := l.weights(params)
-	kernels.Gemm(false, true, rows, l.out, l.in, 1, x, l.in, w, l.in, 0, y, l.out)
-	biasActivate(y[:rows*l.out], b, l.act, slope)
+	*ep = kernels.Epilogue{Bias: b, Act: kernelAct(l.act), Slope: slope}
+	kernels.GemmFused(prec, false, true, rows, l.out, l.in, 1, x, l.in, w, l.in, 0, y, l.out, ep)
 }
 
-// biasActivate adds b to every row of y and applies act, in one pass.
-func biasActivate(y, b []float32, act nn.Activation, slope float32) {
-	cols := len(b)
-	for r := 0; r+cols <= len(y); r += cols {
-		row := y[r : r+cols]
-		row = row[:len(b)]
-		switch act {
-		case nn.Linear:
-			for j, bj := range b {
-				row[j] += bj
-			}
-		case nn.ReLU:
-			for j, bj := range b {
-				v := row[j] + bj
-				if v < 0 {
-					v = 0
-				}
-				row[j] = v
-			}
-		case nn.LeakyReLU:
-			for j, bj := range b {
-				v := row[j] + bj
-				if v < 0 {
-					v *= slope
-				}
-				row[j] = v
-			}
-		case nn.Sigmoid:
-			for j, bj := range b {
-				row[j] = nn.SigmoidOf(row[j] + bj)
-			}
-		}
-	}
-}
-
-// preActivationGrad turns g = ∂L/∂y into ∂L/∂(x·Wᵀ+b) using the layer
-// outputs y, and writes its column sums (∂L/∂b) into gb. The result goes to
-// dst (which may alias g) and is returned; for a linear layer g itself is
-// returned unchanged and dst is not touched.
-func preActivationGrad(dst, g, y, gb []float32, act nn.Activation, slope float32) []float32 {
-	cols := len(gb)
-	clear(gb)
-	if act == nn.Linear {
-		for r := 0; r+cols <= len(g); r += cols {
-			row := g[r : r+cols]
-			row = row[:len(gb)]
-			for j, v := range row {
-				gb[j] += v
-			}
-		}
-		return g
-	}
-	dst = dst[:len(g)]
-	for r := 0; r+cols <= len(g); r += cols {
-		gr, yr, dr := g[r:r+cols], y[r:r+cols], dst[r:r+cols]
-		gr, yr, dr = gr[:len(gb)], yr[:len(gb)], dr[:len(gb)]
+// outputGrad writes g·act'(y) into dst for the top layer's gradient g
+// (the layers below get theirs fused into the GEMM that produces them),
+// with the derivative in terms of the outputs y as in kernels.Epilogue.
+func outputGrad(dst, g, y []float32, act nn.Activation, slope float32) {
+	dst, y = dst[:len(g)], y[:len(g)]
+	for j, v := range g {
 		switch act {
 		case nn.ReLU:
-			for j, v := range gr {
-				if yr[j] <= 0 {
-					v = 0
-				}
-				dr[j] = v
-				gb[j] += v
+			if y[j] <= 0 {
+				v = 0
 			}
 		case nn.LeakyReLU:
-			for j, v := range gr {
-				if yr[j] <= 0 {
-					v *= slope
-				}
-				dr[j] = v
-				gb[j] += v
+			if y[j] <= 0 {
+				v *= slope
 			}
 		case nn.Sigmoid:
-			for j, v := range gr {
-				s := yr[j]
-				v *= s * (1 - s)
-				dr[j] = v
-				gb[j] += v
-			}
+			s := y[j]
+			v *= s * (1 - s)
 		}
+		dst[j] = v
 	}
-	return dst
 }
 
-// backwardLayer writes ∂L/∂W = gᵀ·x into grads for a layer whose
-// pre-activation gradient is g (rows × out) and input x (rows × in); with dx
-// non-nil it also computes ∂L/∂x = g·W into dx, added to dx's contents when
-// accumulate is set.
-func backwardLayer(l layer, params, grads, g, x, dx []float32, rows int, accumulate bool) {
+// backwardLayer writes ∂L/∂W = gᵀ·x and ∂L/∂b = Σ_rows g (summed while gᵀ
+// is packed) into grads, for a layer whose pre-activation gradient is g
+// (rows × out) and input x (rows × in). With dx non-nil it also computes
+// ∂L/∂x = g·W into dx (added to dx's contents when accumulate is set) and
+// multiplies it, in the same output pass, by the derivative of below, the
+// activation that produced x: dx is then the pre-activation gradient of
+// the layer below.
+func backwardLayer(l layer, params, grads, g, x, dx []float32, rows int, accumulate bool, below nn.Activation, slope float32, prec kernels.Precision, ep *kernels.Epilogue) {
 	w, _ := l.weights(params)
-	gw, _ := l.weights(grads)
-	kernels.Gemm(true, false, l.out, l.in, rows, 1, g, l.out, x, l.in, 0, gw, l.in)
+	gw, gb := l.weights(grads)
+	*ep = kernels.Epilogue{RowSumsA: gb}
+	kernels.GemmFused(prec, true, false, l.out, l.in, rows, 1, g, l.out, x, l.in, 0, gw, l.in, ep)
 	if dx == nil {
 		return
 	}
@@ -171,5 +128,6 @@ func backwardLayer(l layer, params, grads, g, x, dx []float32, rows int, accumul
 	if accumulate {
 		beta = 1
 	}
-	kernels.Gemm(false, false, rows, l.in, l.out, 1, g, l.out, w, l.in, beta, dx, l.in)
+	*ep = kernels.Epilogue{Y: x, LDY: l.in, Act: kernelAct(below), Slope: slope}
+	kernels.GemmFused(prec, false, false, rows, l.in, l.out, 1, g, l.out, w, l.in, beta, dx, l.in, ep)
 }

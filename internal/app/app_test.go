@@ -95,10 +95,13 @@ func TestBenchJSONHasTheDocumentedKeys(t *testing.T) {
 	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
-	for _, k := range []string{"gemm_1024_gflops", "ae_train_samples_per_s", "cae_train_samples_per_s"} {
+	for _, k := range []string{"gemm_1024_gflops", "ae_train_samples_per_s", "cae_train_samples_per_s", "gemm_1024_gflops_bf16", "ae_train_samples_per_s_bf16"} {
 		if v, ok := got[k].(float64); !ok || v <= 0 {
 			t.Errorf("%s = %v, want a positive number", k, got[k])
 		}
+	}
+	if peak, ok := got["physical_peak_gflops"].(map[string]any); !ok || peak["how"] == nil || peak["cores"].(float64) < 1 {
+		t.Errorf("physical_peak_gflops = %v, want the peaks with cores and how", got["physical_peak_gflops"])
 	}
 }
 

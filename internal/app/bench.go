@@ -84,17 +84,23 @@ func Bench(ctx context.Context, env Env, opt BenchOptions) error {
 	if err != nil {
 		return err
 	}
+	bf, err := benchBF16(ctx, opt.Runs, rng)
+	if err != nil {
+		return err
+	}
 	if opt.JSON {
 		enc := json.NewEncoder(env.Stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(map[string]any{
+		out := map[string]any{
 			"kernels":                 kernels.GemmInfo(),
 			"gemm_1024_gflops":        rows[0].GFLOPS,
 			"gemm":                    rows,
 			"ae_train_samples_per_s":  ae,
 			"cae_train_samples_per_s": cae,
 			"runs":                    opt.Runs,
-		})
+		}
+		bf.addJSON(out)
+		return enc.Encode(out)
 	}
 	w := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(w, "kernels: %s (median of %d runs)\n", kernels.GemmInfo(), opt.Runs)
@@ -104,6 +110,7 @@ func Bench(ctx context.Context, env Env, opt BenchOptions) error {
 	}
 	fmt.Fprintf(w, "autoencoder d-500-500-2000-10, batch 256, Adam, MSE\t%.0f samples/s\n", ae)
 	fmt.Fprintf(w, "conv autoencoder (DCEC) 28x28, batch 256, Adam, MSE\t%.0f samples/s\n", cae)
+	bf.text(w, rows[0].GFLOPS)
 	return w.Flush()
 }
 
@@ -111,13 +118,19 @@ func Bench(ctx context.Context, env Env, opt BenchOptions) error {
 // data in [0,1] of the given sample shape, batch 256, with the MSE
 // reconstruction loss, and returns training samples per second.
 func aeThroughput(ctx context.Context, enc sdk.Encoder, shape []int, runs int, rng *rand.Rand) (float64, error) {
+	return aeThroughputWith(ctx, enc, nil, shape, runs, rng)
+}
+
+// aeThroughputWith is aeThroughput with the encoder config raw (nil for
+// the defaults).
+func aeThroughputWith(ctx context.Context, enc sdk.Encoder, raw sdk.Config, shape []int, runs int, rng *rand.Rand) (float64, error) {
 	const batch = 256
 	d := 1
 	for _, s := range shape {
 		d *= s
 	}
 	loss := reconstruction.New()
-	encCfg, err := sdk.ResolveConfig(enc.Describe(), nil)
+	encCfg, err := sdk.ResolveConfig(enc.Describe(), raw)
 	if err != nil {
 		return 0, err
 	}

@@ -52,6 +52,7 @@ type gemmArgs struct {
 	alpha, beta    float32
 	a, b, c        []float32
 	lda, ldb, ldc  int
+	epi            *Epilogue // fused work, or nil
 }
 
 // check reports the first inconsistent size, stride or slice length.

@@ -40,8 +40,9 @@ func packContigGo(dst, src []float32, ld, lanes, kb, width int, alpha float32) {
 // alpha. Rows past mb in the last panel are zero, so the micro-kernel can run
 // a full tile there. op(A)[i][p] is a[i·lda+p], or a[p·lda+i] when trans.
 func (k *microKernel) packA(dst, a []float32, lda int, trans bool, i0, mb, p0, kb int, alpha float32) {
+	ks := k.steps(kb)
 	for ip := 0; ip < mb; ip += k.mr {
-		panel := dst[ip*kb:][:k.mr*kb]
+		panel := dst[ip*ks:][:k.mr*ks]
 		rows := min(k.mr, mb-ip)
 		if trans {
 			k.contig(panel, a[p0*lda+i0+ip:], lda, rows, kb, k.mr, alpha)
@@ -55,17 +56,19 @@ func (k *microKernel) packA(dst, a []float32, lda int, trans bool, i0, mb, p0, k
 // nr-column panel, zero-filling columns past cols. op(B)[p][j] is
 // b[p·ldb+j], or b[j·ldb+p] when trans.
 func (k *microKernel) packBPanel(panel, b []float32, ldb int, trans bool, p0, kb, j0, cols int) {
+	strided, contig := k.packersB()
 	if trans {
-		k.strided(panel, b[j0*ldb+p0:], ldb, cols, kb, k.nr, 1)
+		strided(panel, b[j0*ldb+p0:], ldb, cols, kb, k.nr, 1)
 	} else {
-		k.contig(panel, b[p0*ldb+j0:], ldb, cols, kb, k.nr, 1)
+		contig(panel, b[p0*ldb+j0:], ldb, cols, kb, k.nr, 1)
 	}
 }
 
 // packB copies the kb×nb block of op(B) at row p0, column j0 into dst as
 // consecutive nr-column panels.
 func (k *microKernel) packB(dst, b []float32, ldb int, trans bool, p0, kb, j0, nb int) {
+	ks := k.steps(kb)
 	for jp := 0; jp < nb; jp += k.nr {
-		k.packBPanel(dst[jp*kb:][:k.nr*kb], b, ldb, trans, p0, kb, j0+jp, min(k.nr, nb-jp))
+		k.packBPanel(dst[jp*ks:][:k.nr*ks], b, ldb, trans, p0, kb, j0+jp, min(k.nr, nb-jp))
 	}
 }

@@ -176,11 +176,11 @@ func gemm(kern *microKernel, g *gemmArgs) {
 func (j *job) prepare(kern *microKernel, g *gemmArgs, threads int, splitRows bool) {
 	j.args = *g
 	j.kern = kern
-	j.kc = kcFor(g.k)
+	j.kc = kern.chunk(g.k)
 	j.threads = threads
 	j.splitRows = splitRows && threads > 1
 	if j.splitRows {
-		size := roundUp(min(g.n, ncMax), kern.nr) * j.kc
+		size := roundUp(min(g.n, ncMax), kern.nr) * kern.steps(j.kc)
 		for s := range j.shared {
 			j.shared[s] = grow(j.shared[s], size)
 		}
@@ -233,7 +233,7 @@ func (j *job) workCols(ws *workspace, c0, c1 int) {
 		nb := min(ncMax, c1-jc)
 		for pc := 0; pc < g.k; pc += j.kc {
 			kb := min(j.kc, g.k-pc)
-			ws.b = grow(ws.b, roundUp(nb, kern.nr)*kb)
+			ws.b = grow(ws.b, roundUp(nb, kern.nr)*kern.steps(kb))
 			kern.packB(ws.b, g.b, g.ldb, g.transB, pc, kb, jc, nb)
 			j.rowBlocks(ws, 0, g.m, jc, nb, pc, kb, ws.b)
 		}
@@ -249,11 +249,12 @@ func (j *job) workRows(ws *workspace, tid, r0, r1 int) {
 		nb := min(ncMax, g.n-jc)
 		for pc := 0; pc < g.k; pc += j.kc {
 			kb := min(j.kc, g.k-pc)
-			bp := j.shared[step%2][:roundUp(nb, kern.nr)*kb]
+			ks := kern.steps(kb)
+			bp := j.shared[step%2][:roundUp(nb, kern.nr)*ks]
 			step++
 			p0, p1 := band(ceilDiv(nb, kern.nr), kern.nr, nb, tid, j.threads)
 			for jp := p0; jp < p1; jp += kern.nr {
-				kern.packBPanel(bp[jp*kb:][:kern.nr*kb], g.b, g.ldb, g.transB, pc, kb, jc+jp, min(kern.nr, nb-jp))
+				kern.packBPanel(bp[jp*ks:][:kern.nr*ks], g.b, g.ldb, g.transB, pc, kb, jc+jp, min(kern.nr, nb-jp))
 			}
 			j.bar.wait()
 			j.rowBlocks(ws, r0, r1, jc, nb, pc, kb, bp)
@@ -263,49 +264,115 @@ func (j *job) workRows(ws *workspace, tid, r0, r1 int) {
 
 // rowBlocks packs rows [r0, r1) of op(A) at depth [pc, pc+kb) block by block
 // and multiplies them with the packed kb×nb block bp of op(B) at column jc.
+// The first column block (jc = 0) also adds the rows' sums to the
+// epilogue's RowSumsA: each row belongs to one participant there, and its
+// depth chunks come in ascending order.
 func (j *job) rowBlocks(ws *workspace, r0, r1, jc, nb, pc, kb int, bp []float32) {
 	g, kern := &j.args, j.kern
 	beta := g.beta
 	if pc > 0 {
 		beta = 1
 	}
+	last := pc+kb == g.k
 	for ic := r0; ic < r1; ic += mcMax {
 		mb := min(mcMax, r1-ic)
-		ws.a = grow(ws.a, roundUp(mb, kern.mr)*kb)
+		if jc == 0 && g.epi != nil && g.epi.RowSumsA != nil {
+			addRowSums(g.epi.RowSumsA[ic:ic+mb], g.a, g.lda, g.transA, ic, mb, pc, kb)
+		}
+		ws.a = grow(ws.a, roundUp(mb, kern.mr)*kern.steps(kb))
 		kern.packA(ws.a, g.a, g.lda, g.transA, ic, mb, pc, kb, g.alpha)
-		j.macroTile(ws, ic, mb, jc, nb, kb, beta, bp)
+		j.macroTile(ws, ic, mb, jc, nb, kb, beta, bp, last)
 	}
 }
 
 // macroTile runs the micro-kernel over the mb×nb block of C at (ic, jc)
 // from packed op(A) rows in ws.a and packed op(B) columns in bp. Tiles that
-// stick out of C are computed into ws.tile and copied in.
-func (j *job) macroTile(ws *workspace, ic, mb, jc, nb, kb int, beta float32, bp []float32) {
+// stick out of C are computed into ws.tile and copied in. After the last
+// depth chunk the epilogue runs on each tile while it is in L1.
+func (j *job) macroTile(ws *workspace, ic, mb, jc, nb, kb int, beta float32, bp []float32, last bool) {
 	g, kern := &j.args, j.kern
+	if kern.grid != nil {
+		j.gridTiles(ws, ic, mb, jc, nb, kb, beta, bp, last)
+		return
+	}
+	epi := g.epi.tileWork(last)
 	mr, nr, ldc := kern.mr, kern.nr, g.ldc
+	ks := kern.steps(kb)
 	for jr := 0; jr < nb; jr += nr {
-		bpan := bp[jr*kb:][:nr*kb]
+		bpan := bp[jr*ks:][:nr*ks]
 		cols := min(nr, nb-jr)
 		for ir := 0; ir < mb; ir += mr {
-			apan := ws.a[ir*kb:][:mr*kb]
+			apan := ws.a[ir*ks:][:mr*ks]
 			rows := min(mr, mb-ir)
 			off := (ic+ir)*ldc + jc + jr
 			if rows == mr && cols == nr {
 				kern.run(kb, apan, bpan, g.c[off:], ldc, beta)
-				continue
+			} else {
+				kern.run(kb, apan, bpan, ws.tile, nr, 0)
+				addTile(g.c[off:], ldc, ws.tile, nr, rows, cols, beta)
 			}
-			kern.run(kb, apan, bpan, ws.tile, nr, 0)
-			for r := range rows {
-				crow := g.c[off+r*ldc:][:cols]
-				trow := ws.tile[r*nr:][:cols]
-				if beta == 0 {
-					copy(crow, trow)
-					continue
-				}
-				for x, v := range trow {
-					crow[x] = v + beta*crow[x]
-				}
+			if epi != nil {
+				epi.apply(g.c[off:], ldc, rows, cols, ic+ir, jc+jr)
 			}
+		}
+	}
+}
+
+// addTile sets the rows×cols block c to t + beta·c (t has row stride ldt).
+func addTile(c []float32, ldc int, t []float32, ldt, rows, cols int, beta float32) {
+	for r := range rows {
+		crow := c[r*ldc:][:cols]
+		trow := t[r*ldt:][:cols]
+		if beta == 0 {
+			copy(crow, trow)
+			continue
+		}
+		for x, v := range trow {
+			crow[x] = v + beta*crow[x]
+		}
+	}
+}
+
+// gridStrip bounds the columns of one grid call, so that the strip of C it
+// produces is still in L2 when the epilogue runs over it.
+const gridStrip = 512
+
+// gridTiles is macroTile for a grid kernel (beta ∈ {0, 1}): the full tiles
+// in strips of gridStrip columns straight into C, then the right and bottom
+// edges through ws.tile.
+func (j *job) gridTiles(ws *workspace, ic, mb, jc, nb, kb int, beta float32, bp []float32, last bool) {
+	g, kern := &j.args, j.kern
+	epi := g.epi.tileWork(last)
+	mr, nr, ldc := kern.mr, kern.nr, g.ldc
+	ks := kern.steps(kb)
+	mt, nt := mb/mr, nb/nr
+	if mt > 0 {
+		for j0 := 0; j0 < nt*nr; j0 += gridStrip {
+			w := min(gridStrip, nt*nr-j0)
+			off := ic*ldc + jc + j0
+			kern.grid(ks, ws.a, bp[j0*ks:], g.c[off:], ldc, mt, w/nr, beta)
+			if epi != nil {
+				epi.apply(g.c[off:], ldc, mt*mr, w, ic, jc+j0)
+			}
+		}
+		if cols := nb - nt*nr; cols > 0 {
+			ws.tile = grow(ws.tile, mt*mr*nr)
+			kern.grid(ks, ws.a, bp[nt*nr*ks:], ws.tile, nr, mt, 1, 0)
+			off := ic*ldc + jc + nt*nr
+			addTile(g.c[off:], ldc, ws.tile, nr, mt*mr, cols, beta)
+			if epi != nil {
+				epi.apply(g.c[off:], ldc, mt*mr, cols, ic, jc+nt*nr)
+			}
+		}
+	}
+	if rows := mb - mt*mr; rows > 0 {
+		np := ceilDiv(nb, nr)
+		ws.tile = grow(ws.tile, mr*np*nr)
+		kern.grid(ks, ws.a[mt*mr*ks:], bp, ws.tile, np*nr, 1, np, 0)
+		off := (ic+mt*mr)*ldc + jc
+		addTile(g.c[off:], ldc, ws.tile, np*nr, rows, nb, beta)
+		if epi != nil {
+			epi.apply(g.c[off:], ldc, rows, nb, ic+mt*mr, jc)
 		}
 	}
 }
