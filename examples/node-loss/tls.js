@@ -33,6 +33,16 @@ const bits = (buf) => tlv(0x03, Buffer.from([0]), buf);
 const octets = (buf) => tlv(0x04, buf);
 const bool = (v) => tlv(0x01, Buffer.from([v ? 0xff : 0]));
 
+// serial returns a random 16-byte certificate serial number whose first byte
+// is in 0x01–0x7f: positive, and minimally encoded as a DER INTEGER (a
+// leading 0x00 byte before a byte below 0x80, which randomBytes gives about
+// once in 512 tries, is a non-minimal encoding that OpenSSL rejects).
+function serial() {
+  const b = crypto.randomBytes(16);
+  b[0] = (b[0] & 0x7f) | 0x01;
+  return b;
+}
+
 // makeCert returns {certPem, keyPem, certDer} of a fresh self-signed
 // certificate for "localhost".
 function makeCert() {
@@ -52,7 +62,7 @@ function makeCert() {
   ));
   const tbs = seq(
     tlv(0xa0, int(Buffer.from([2]))), // version 3
-    int(crypto.randomBytes(16)),
+    int(serial()),
     ecdsaSha256,
     name,
     // UTCTime holds years up to 2049: stay well within it.
