@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/spf13/viper"
 
+	"github.com/deepclust/deepclust/internal/knn"
 	"github.com/deepclust/deepclust/pipeline"
 	"github.com/deepclust/deepclust/sdk"
 )
@@ -22,12 +24,17 @@ const EnvPrefix = "DEEPCLUST_"
 type PluginSpec struct {
 	// Plugin is a built-in plugin name; ignored when Path is set.
 	Plugin string
-	// Path is an external plugin binary.
+	// Path is an external plugin binary: an absolute path once loaded (a
+	// config file's relative paths are relative to its directory, those of
+	// overrides to the working directory).
 	Path string
 	// SHA256 optionally pins the external binary.
 	SHA256 string
 	// Args are command-line arguments for the external binary.
 	Args []string
+	// Env names the host's environment variables the plugin process gets
+	// besides the base ones (plugins.BaseEnv).
+	Env []string
 	// Isolation is IsolationInProcess or IsolationProcess.
 	Isolation string
 	// Timeout bounds one plugin call.
@@ -90,6 +97,17 @@ type CacheSpec struct {
 	Dir string
 }
 
+// CheckpointSpec configures the checkpoints of a run.
+type CheckpointSpec struct {
+	// Enabled writes checkpoints that deepclust run --resume continues
+	// from.
+	Enabled bool
+	// Interval, when > 0, adds a checkpoint within an epoch once that long
+	// has passed since the last one; checkpoints are always written at
+	// every epoch boundary.
+	Interval time.Duration
+}
+
 // Stage is one stage of a pipeline: an encoder trained on its losses with
 // its schedule, and optionally a clusterer. Stage i+1 trains on the
 // embeddings of stage i; the last stage's clusterer gives the assignments.
@@ -113,6 +131,8 @@ type Config struct {
 	Progress string
 	Data     DataSpec
 	Cache    CacheSpec
+	// Checkpoint configures the checkpoints of deepclust run.
+	Checkpoint CheckpointSpec
 	// Stages are the pipeline's stages in order; a config without a
 	// stages list is one stage.
 	Stages []Stage
@@ -158,6 +178,9 @@ func Load(opt Options) (*Config, error) {
 		if tree, err = readFile(opt.File); err != nil {
 			return nil, err
 		}
+		if err := anchorPluginPaths(tree, opt.File); err != nil {
+			return nil, err
+		}
 	}
 	var over []override
 	if !opt.NoEnv {
@@ -188,7 +211,76 @@ func Load(opt Options) (*Config, error) {
 			return nil, fmt.Errorf("%s: %w", o.from, err)
 		}
 	}
-	return decode(tree)
+	c, err := decode(tree)
+	if err != nil {
+		return nil, err
+	}
+	// What is still relative came from an override: the working directory.
+	for _, p := range c.pluginSpecs() {
+		if p.Path != "" && !filepath.IsAbs(p.Path) {
+			abs, err := filepath.Abs(p.Path)
+			if err != nil {
+				return nil, fmt.Errorf("plugin path %s: %w", p.Path, err)
+			}
+			p.Path = abs
+		}
+	}
+	return c, nil
+}
+
+// anchorPluginPaths makes the relative plugin paths of a config file's
+// tree relative to the file's directory. A plugin path is never looked up
+// on PATH: a config cannot run a command by its bare name.
+func anchorPluginPaths(tree map[string]any, file string) error {
+	abs, err := filepath.Abs(file)
+	if err != nil {
+		return fmt.Errorf("config %s: %w", file, err)
+	}
+	dir := filepath.Dir(abs)
+	anchor := func(section any) {
+		m, ok := section.(map[string]any)
+		if !ok {
+			return
+		}
+		if p, ok := m["path"].(string); ok && p != "" && !filepath.IsAbs(p) {
+			m["path"] = filepath.Join(dir, p)
+		}
+	}
+	stages := []any{tree}
+	if items, ok := tree["stages"].([]any); ok {
+		stages = items
+	}
+	for _, st := range stages {
+		m, ok := st.(map[string]any)
+		if !ok {
+			continue
+		}
+		anchor(m["encoder"])
+		anchor(m["clusterer"])
+		if losses, ok := m["losses"].([]any); ok {
+			for _, l := range losses {
+				anchor(l)
+			}
+		}
+	}
+	return nil
+}
+
+// pluginSpecs returns every plugin section of c, stage by stage: encoder,
+// clusterer, losses.
+func (c *Config) pluginSpecs() []*PluginSpec {
+	var out []*PluginSpec
+	for i := range c.Stages {
+		s := &c.Stages[i]
+		out = append(out, &s.Encoder)
+		if s.Clusterer != nil {
+			out = append(out, s.Clusterer)
+		}
+		for j := range s.Losses {
+			out = append(out, &s.Losses[j].PluginSpec)
+		}
+	}
+	return out
 }
 
 // chooseForm settles whether tree is a single stage or a stages list,
@@ -529,8 +621,14 @@ func decode(tree map[string]any) (*Config, error) {
 			Shape: vals["data.shape"].([]int), Scale: vals["data.scale"].(string), Limit: vals["data.limit"].(int),
 			Stream: vals["data.stream"].(bool), ShuffleRows: vals["data.shuffle_rows"].(int), Nulls: vals["data.nulls"].(string),
 		},
-		Cache: CacheSpec{Enabled: vals["cache.enabled"].(bool), Dir: vals["cache.dir"].(string)},
+		Cache:      CacheSpec{Enabled: vals["cache.enabled"].(bool), Dir: vals["cache.dir"].(string)},
+		Checkpoint: CheckpointSpec{Enabled: vals["checkpoint.enabled"].(bool)},
 	}
+	interval, err := time.ParseDuration(vals["checkpoint.interval"].(string))
+	if err != nil || interval < 0 {
+		return nil, fmt.Errorf("config key %q: want a duration ≥ 0 such as 5m or 30s, got %q", "checkpoint.interval", vals["checkpoint.interval"])
+	}
+	c.Checkpoint.Interval = interval
 	if raw, ok := tree["stages"]; ok {
 		items, ok := raw.([]any)
 		if !ok || len(items) == 0 {
@@ -609,7 +707,8 @@ func stageEntry(prefix string, m map[string]any, single bool) (Stage, error) {
 		BatchSize: vals["batch_size"].(int), PretrainEpochs: vals["pretrain_epochs"].(int),
 		PretrainLR: vals["pretrain_lr"].(float64), PretrainDecay: vals["pretrain_decay"].(string),
 		PretrainSampler: vals["pretrain_sampler"].(string), Neighbors: vals["neighbors"].(int),
-		Epochs: vals["epochs"].(int), LR: vals["lr"].(float64), Beta: vals["beta"].(float64), Tol: vals["tol"].(float64),
+		KNNSearch: scheduleKNNSearch(vals["knn_search"].(string)), Epochs: vals["epochs"].(int),
+		LR: vals["lr"].(float64), Beta: vals["beta"].(float64), Tol: vals["tol"].(float64),
 		UpdateInterval: vals["update_interval"].(int), Sampler: vals["sampler"].(string),
 	}
 	var err error
@@ -627,6 +726,15 @@ func stageEntry(prefix string, m map[string]any, single bool) (Stage, error) {
 		return s, err
 	}
 	return s, nil
+}
+
+// scheduleKNNSearch is a train.knn_search value as pipeline.Schedule
+// holds it: auto is "" (see Schedule.KNNSearch).
+func scheduleKNNSearch(v string) string {
+	if v == knn.MethodAuto {
+		return ""
+	}
+	return v
 }
 
 func orDefault(v, def any) any {
@@ -687,6 +795,10 @@ func pluginSection(name string, raw any, plugin string) (PluginSpec, error) {
 	if err != nil {
 		return PluginSpec{}, err
 	}
+	env, err := checkEnvNames(name+".env", vals["env"].([]string))
+	if err != nil {
+		return PluginSpec{}, err
+	}
 	cfg := map[string]any{}
 	if c, ok := m["config"]; ok && c != nil {
 		if cfg, ok = c.(map[string]any); !ok {
@@ -695,9 +807,19 @@ func pluginSection(name string, raw any, plugin string) (PluginSpec, error) {
 	}
 	return PluginSpec{
 		Plugin: vals["plugin"].(string), Path: vals["path"].(string),
-		SHA256: vals["sha256"].(string), Args: vals["args"].([]string),
+		SHA256: vals["sha256"].(string), Args: vals["args"].([]string), Env: env,
 		Isolation: vals["isolation"].(string), Timeout: timeout, Raw: cfg,
 	}, nil
+}
+
+// checkEnvNames checks the variable names of a section's env key.
+func checkEnvNames(key string, names []string) ([]string, error) {
+	for _, n := range names {
+		if n == "" || strings.ContainsAny(n, "= \t\x00") {
+			return nil, fmt.Errorf("config key %q: %q is not an environment variable name", key, n)
+		}
+	}
+	return names, nil
 }
 
 func parseTimeout(key, s string) (time.Duration, error) {
@@ -843,6 +965,10 @@ type StageDescriptions struct {
 	Losses    []sdk.Description
 }
 
+// ErrSkipPlugin, returned by the describe function of ResolvePlugins,
+// leaves that section unresolved: its Config nil, its Description zero.
+var ErrSkipPlugin = errors.New("plugin not described")
+
 // ResolvePlugins checks every plugin section's config against the
 // Description that describe returns for it, filling in defaults, stage by
 // stage in the order encoder, clusterer, losses. It returns the
@@ -851,6 +977,9 @@ func (c *Config) ResolvePlugins(describe func(kind sdk.Kind, spec PluginSpec) (s
 	var out Descriptions
 	resolve := func(section string, kind sdk.Kind, p *PluginSpec) (sdk.Description, error) {
 		d, err := describe(kind, *p)
+		if errors.Is(err, ErrSkipPlugin) {
+			return sdk.Description{}, nil
+		}
 		if err != nil {
 			return d, err
 		}

@@ -114,6 +114,7 @@ func TestLoadErrorsNameTheKey(t *testing.T) {
 		{name: "negative", file: "train:\n  beta: -1\n", want: `config key "train.beta": must be ≥ 0`},
 		{name: "bad timeout", file: "encoder:\n  timeout: soon\n", want: `config key "encoder.timeout"`},
 		{name: "bad sampler", file: "train:\n  pretrain_sampler: neighbours\n", want: `config key "train.pretrain_sampler": "neighbours" is not one of shuffle, neighbors`},
+		{name: "bad knn search", file: "train:\n  knn_search: hnsw\n", want: `config key "train.knn_search": "hnsw" is not one of auto, exact, approx`},
 		{name: "stages and sections", file: "encoder:\n  plugin: mlp\nstages:\n  - encoder: {plugin: mlp}\n", want: "not both"},
 		{name: "unknown stage key", file: "stages:\n  - encodr: {plugin: mlp}\n", want: `config key "stages[0].encodr": unknown key`},
 		{name: "unknown stage train key", file: "stages:\n  - train: {epoch: 1}\n    clusterer: {plugin: kmeans}\n", want: `config key "stages[0].train.epoch": unknown key`},
@@ -241,6 +242,38 @@ stages:
           kind: bce
 `
 
+// TestKNNSearchKey checks train.knn_search: auto (the default) reaches
+// the schedule as "" (so stage cache keys of earlier runs stay valid),
+// exact and approx as themselves, and a written config reads back the
+// same.
+func TestKNNSearchKey(t *testing.T) {
+	c, err := Load(Options{File: writeFile(t, "c.yaml", staged), Set: map[string]string{"stages.1.train.knn_search": "approx"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, b := c.Stages[0].Train.KNNSearch, c.Stages[1].Train.KNNSearch; a != "" || b != "approx" {
+		t.Fatalf("knn_search: stage 0 %q, stage 1 %q; want \"\" (auto) and approx", a, b)
+	}
+	d, err := c.ResolvePlugins(describeFake)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := Write(&buf, c, d, false); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), `knn_search: "auto"`) || !strings.Contains(buf.String(), `knn_search: "approx"`) {
+		t.Errorf("written config lacks knn_search auto and approx:\n%s", buf.String())
+	}
+	back, err := Load(Options{File: writeFile(t, "back.yaml", buf.String())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.Stages[0].Train != c.Stages[0].Train || back.Stages[1].Train != c.Stages[1].Train {
+		t.Errorf("round trip changed the schedules: %+v, %+v", back.Stages[0].Train, back.Stages[1].Train)
+	}
+}
+
 func TestStagesOverrides(t *testing.T) {
 	t.Run("file, env and flags", testStagesFileEnvFlags)
 	t.Run("default and single stages", testStagesDefaultAndSingle)
@@ -307,5 +340,44 @@ func TestResolvePluginsRejectsUnknownPluginKey(t *testing.T) {
 	_, err = c.ResolvePlugins(describeFake)
 	if err == nil || !strings.Contains(err.Error(), `stages[0].encoder.config: encoder "fake": unknown config key "lrr"`) {
 		t.Fatalf("got %v", err)
+	}
+}
+
+// TestCheckpointKeys checks checkpoint.enabled and checkpoint.interval:
+// the defaults (on, epoch boundaries only), a Go duration, a written
+// config that reads back the same, and the errors of a negative or
+// unparsable interval.
+func TestCheckpointKeys(t *testing.T) {
+	c, err := Load(Options{File: writeFile(t, "c.yaml", staged)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Checkpoint.Enabled || c.Checkpoint.Interval != 0 {
+		t.Fatalf("defaults: %+v", c.Checkpoint)
+	}
+	c, err = Load(Options{File: writeFile(t, "c.yaml", staged), Set: map[string]string{"checkpoint.interval": "5m", "checkpoint.enabled": "false"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Checkpoint.Enabled || c.Checkpoint.Interval != 5*time.Minute {
+		t.Fatalf("set: %+v", c.Checkpoint)
+	}
+	d, err := c.ResolvePlugins(describeFake)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := Write(&buf, c, d, false); err != nil {
+		t.Fatal(err)
+	}
+	back, err := Load(Options{File: writeFile(t, "back.yaml", buf.String())})
+	if err != nil || back.Checkpoint != c.Checkpoint {
+		t.Fatalf("read back: %+v, %v", back, err)
+	}
+	for _, bad := range []string{"-1s", "soon"} {
+		_, err := Load(Options{File: writeFile(t, "c.yaml", staged), Set: map[string]string{"checkpoint.interval": bad}})
+		if err == nil || !strings.Contains(err.Error(), "checkpoint.interval") {
+			t.Errorf("interval %q: %v", bad, err)
+		}
 	}
 }

@@ -1,11 +1,13 @@
 package config
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"strconv"
 	"strings"
 
+	"github.com/deepclust/deepclust/internal/knn"
 	"github.com/deepclust/deepclust/sdk"
 )
 
@@ -123,7 +125,8 @@ func sectionEntries(section string, p PluginSpec, d *sdk.Description, keys []Key
 	}
 	entries := docs([]Entry{
 		{Key: dot + "plugin", Value: p.Plugin}, {Key: dot + "path", Value: p.Path}, {Key: dot + "sha256", Value: p.SHA256},
-		{Key: dot + "args", Value: p.Args}, {Key: dot + "isolation", Value: p.Isolation}, {Key: dot + "timeout", Value: p.Timeout.String()},
+		{Key: dot + "args", Value: p.Args}, {Key: dot + "env", Value: p.Env}, {Key: dot + "isolation", Value: p.Isolation},
+		{Key: dot + "timeout", Value: p.Timeout.String()},
 	}, keys, keyPrefix, withDocs)
 	return append(entries, pluginEntries(dot+"config", p.Config, d, withDocs)...)
 }
@@ -230,6 +233,7 @@ func (c *Config) values() map[string]any {
 		"data.label": c.Data.Label, "data.shape": c.Data.Shape, "data.scale": c.Data.Scale, "data.limit": c.Data.Limit,
 		"data.stream": c.Data.Stream, "data.shuffle_rows": c.Data.ShuffleRows, "data.nulls": c.Data.Nulls,
 		"cache.enabled": c.Cache.Enabled, "cache.dir": c.Cache.Dir,
+		"checkpoint.enabled": c.Checkpoint.Enabled, "checkpoint.interval": c.Checkpoint.Interval.String(),
 	}
 }
 
@@ -239,7 +243,7 @@ func scheduleValues(s Stage) map[string]any {
 	return map[string]any{
 		"train.batch_size": t.BatchSize, "train.pretrain_epochs": t.PretrainEpochs, "train.pretrained": s.Pretrained,
 		"train.pretrain_lr": t.PretrainLR, "train.pretrain_sampler": t.PretrainSampler, "train.neighbors": t.Neighbors,
-		"train.pretrain_decay": t.PretrainDecay, "train.epochs": t.Epochs, "train.lr": t.LR,
+		"train.knn_search": cmp.Or(t.KNNSearch, knn.MethodAuto), "train.pretrain_decay": t.PretrainDecay, "train.epochs": t.Epochs, "train.lr": t.LR,
 		"train.beta": t.Beta, "train.tol": t.Tol, "train.update_interval": t.UpdateInterval, "train.sampler": t.Sampler,
 	}
 }

@@ -41,6 +41,8 @@ var CoreKeys = []Key{
 	{"data.shuffle_rows", sdk.TypeInt, 262144, "With data.stream: rows of the shuffle buffer; an epoch is shuffled within blocks of this many rows.", nil},
 	{"cache.enabled", sdk.TypeBool, true, "Keep every trained stage (its model and embeddings) in the stage cache and reuse it when a later run has the same stage config, seed and input; --no-cache turns it off for one run.", nil},
 	{"cache.dir", sdk.TypeString, "", "Stage cache directory. Empty: deepclust/stages under the user's cache directory ($XDG_CACHE_HOME or ~/.cache).", nil},
+	{"checkpoint.enabled", sdk.TypeBool, true, "Write a checkpoint (in OUT.checkpoint beside the output directory, removed when the run succeeds) at every epoch boundary, from which deepclust run --resume OUT continues a killed run with the same result.", nil},
+	{"checkpoint.interval", sdk.TypeString, "0s", "Also write a checkpoint within an epoch once this long (a Go duration, e.g. 5m) has passed since the last one; 0s: only at epoch boundaries.", nil},
 }
 
 // TrainKeys are the keys of a stage's train section (or of the top-level
@@ -51,6 +53,7 @@ var TrainKeys = []Key{
 	{"train.pretrained", sdk.TypeString, "", "A previous run's output directory (or its model/ folder) whose encoder weights replace pretraining (of the stage with the same index, or of its only stage). Empty: pretrain.", nil},
 	{"train.pretrain_sampler", sdk.TypeString, "shuffle", "Pretraining batch order: shuffle (every sample once per epoch) or neighbors (each batch: half random anchors, half one of each anchor's train.neighbors nearest neighbours in the input, paired row by row; for the contrastive loss of a Siamese network, as SpectralNet trains one). neighbors needs the data in memory.", []string{"shuffle", "neighbors"}},
 	{"train.neighbors", sdk.TypeInt, 2, "With pretrain_sampler neighbors: the number of nearest neighbours an anchor's partner is drawn from (SpectralNet's siam_k).", nil},
+	{"train.knn_search", sdk.TypeString, "auto", "With pretrain_sampler neighbors: how the neighbours are found: exact (every pair, O(n²)), approx (NN-descent from random-projection trees, as pynndescent; recall@10 about 0.99 on MNIST autoencoder codes) or auto (exact up to 100,000 samples, approx above).", []string{"auto", "exact", "approx"}},
 	{"train.pretrain_lr", sdk.TypeFloat, 0.0, "Learning rate for pretraining (0: the encoder's own lr).", nil},
 	{"train.pretrain_decay", sdk.TypeString, "none", "Pretraining learning-rate schedule: none (constant) or cosine (from pretrain_lr down to 0; needs pretrain_lr > 0).", []string{"none", "cosine"}},
 	{"train.epochs", sdk.TypeInt, 50, "Maximum epochs of joint training on L = Σ α_k·L_k + β·L_c (0: pretrain and cluster only). A stage without a clusterer has none, and its default is 0.", nil},
@@ -67,9 +70,10 @@ var TrainKeys = []Key{
 func SectionKeys(section, plugin, doc string) []Key {
 	return []Key{
 		{section + ".plugin", sdk.TypeString, plugin, doc, nil},
-		{section + ".path", sdk.TypeString, "", "Path of an external plugin binary; when set, plugin is ignored and the plugin runs out of process.", nil},
+		{section + ".path", sdk.TypeString, "", "Path of an external plugin binary (when set, plugin is ignored; it runs out of process, with your rights). Relative to the config file's directory, or to the working directory when set by --set or DEEPCLUST_*; never looked up on PATH.", nil},
 		{section + ".sha256", sdk.TypeString, "", "Optional hex SHA-256 of the external binary; a mismatch stops the run.", nil},
 		{section + ".args", sdk.TypeStrings, []string{}, "Command-line arguments for the external binary.", nil},
+		{section + ".env", sdk.TypeStrings, []string{}, "Names of environment variables a plugin process gets besides PATH, HOME, USER, LOGNAME, TMPDIR, TZ, LANG, LANGUAGE, LC_*, GOMAXPROCS and GOMEMLIMIT; it gets no other variable of yours.", nil},
 		{section + ".isolation", sdk.TypeString, IsolationInProcess, "inprocess, or process to run a built-in plugin in a child process through the gRPC protocol.", []string{IsolationInProcess, IsolationProcess}},
 		{section + ".timeout", sdk.TypeString, "10m", "Longest one plugin call may take before the plugin is stopped (Go duration).", nil},
 	}

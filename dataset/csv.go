@@ -8,6 +8,8 @@ import (
 	"io"
 	"math"
 	"os"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -27,7 +29,8 @@ const (
 	kindString
 )
 
-// widen returns the kind of a column of kind k after it meets cell.
+// widen returns the kind of a column of kind k after it meets cell, a
+// number.
 func (k csvKind) widen(cell string) csvKind {
 	if k <= kindInt64 {
 		if v, err := strconv.ParseInt(cell, 10, 64); err == nil {
@@ -36,14 +39,35 @@ func (k csvKind) widen(cell string) csvKind {
 			}
 			return k
 		}
-		k = kindFloat
 	}
-	if k == kindFloat {
-		if _, err := strconv.ParseFloat(cell, 64); err == nil {
-			return k
-		}
+	return kindFloat
+}
+
+// decimalComma matches a number written with a decimal comma (1,5 or
+// -0,25), which strconv does not read.
+var decimalComma = regexp.MustCompile(`^[+-]?[0-9]*,[0-9]+$`)
+
+// parseCell tells whether a trimmed, non-empty cell is a number: ok is
+// set when it parses; otherwise numeric says whether it looks like a
+// number all the same (a decimal comma, or beyond float64's range), and
+// why says what is wrong with it.
+func parseCell(cell string) (ok, numeric bool, why string) {
+	_, err := strconv.ParseFloat(cell, 64)
+	switch {
+	case err == nil:
+		return true, true, ""
+	case errors.Is(err, strconv.ErrRange):
+		return false, true, "is out of float64's range"
+	case decimalComma.MatchString(cell):
+		return false, true, "has a decimal comma (use a point)"
 	}
-	return kindString
+	return false, false, "is not a number"
+}
+
+// badCell is the first cell of a column that is not a number.
+type badCell struct {
+	row, line int
+	cell, why string
 }
 
 // newCSVReader reads records of the same length as the header.
@@ -53,16 +77,42 @@ func newCSVReader(r io.Reader) *csv.Reader {
 	return cr
 }
 
+// loadCSV reads a CSV file into a Dataset. A column that holds any
+// number is numeric, and a cell of it that is not a number is an error
+// naming its row, line and column, unless the options leave the column
+// out of the features: it is the label column, or features are named
+// and it is not one of them; such a column reads as strings.
+func loadCSV(path string, opt Options, mem memory.Allocator) (*Dataset, error) {
+	label := opt.LabelColumn
+	if label == "" {
+		label = DefaultLabelColumn
+	}
+	feature := func(name string) bool {
+		if name == label {
+			return false
+		}
+		return len(opt.FeatureColumns) == 0 || slices.Contains(opt.FeatureColumns, name)
+	}
+	tbl, err := readCSV(path, mem, feature)
+	if err != nil {
+		return nil, err
+	}
+	defer tbl.Release()
+	return fromTable(tbl, opt)
+}
+
 // readCSV reads a CSV file with a header row into a table in two passes:
 // the first finds each column's type, the second fills typed columns, so
-// that no cell text is kept in memory. Empty cells are nulls.
-func readCSV(path string, mem memory.Allocator) (arrow.Table, error) {
+// that no cell text is kept in memory. Empty cells are nulls. A column
+// with a number and a cell that is not one is an error if feature says
+// it may be a feature, else a string column.
+func readCSV(path string, mem memory.Allocator, feature func(name string) bool) (arrow.Table, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	header, kinds, err := scanCSV(f)
+	header, kinds, err := scanCSV(f, feature)
 	if err != nil {
 		return nil, err
 	}
@@ -110,8 +160,11 @@ func readCSV(path string, mem memory.Allocator) (arrow.Table, error) {
 	return array.NewTableFromRecords(schema, []arrow.Record{rec}), nil
 }
 
-// scanCSV reads the header and finds the kind of every column.
-func scanCSV(r io.Reader) ([]string, []csvKind, error) {
+// scanCSV reads the header and finds the kind of every column: numeric
+// when a cell is a number or looks like one (see parseCell). A numeric
+// column with a cell that is not a number is an error when feature(name)
+// allows it to be a feature, else a string column.
+func scanCSV(r io.Reader, feature func(name string) bool) ([]string, []csvKind, error) {
 	cr := newCSVReader(r)
 	rec, err := cr.Read()
 	if err == io.EOF {
@@ -130,20 +183,41 @@ func scanCSV(r io.Reader) ([]string, []csvKind, error) {
 		seen[name] = true
 	}
 	kinds := make([]csvKind, len(header))
-	for {
+	numeric := make([]bool, len(header))
+	bad := make([]*badCell, len(header))
+	for row := 0; ; row++ {
 		rec, err := cr.Read()
 		if err == io.EOF {
-			return header, kinds, nil
+			break
 		}
 		if err != nil {
 			return nil, nil, fmt.Errorf("reading CSV: %w", err)
 		}
 		for j, cell := range rec {
-			if cell = strings.TrimSpace(cell); cell != "" && kinds[j] != kindString {
-				kinds[j] = kinds[j].widen(cell)
+			if cell = strings.TrimSpace(cell); cell == "" {
+				continue
+			}
+			ok, num, why := parseCell(cell)
+			numeric[j] = numeric[j] || num
+			if ok {
+				if kinds[j] != kindString {
+					kinds[j] = kinds[j].widen(cell)
+				}
+				continue
+			}
+			kinds[j] = kindString
+			if bad[j] == nil {
+				line, _ := cr.FieldPos(j)
+				bad[j] = &badCell{row: row, line: line, cell: cell, why: why}
 			}
 		}
 	}
+	for j, b := range bad {
+		if b != nil && numeric[j] && feature(header[j]) {
+			return nil, nil, fmt.Errorf("row %d (line %d) column %q: %q %s; name the feature columns (data.features) to leave this column out", b.row, b.line, header[j], b.cell, b.why)
+		}
+	}
+	return header, kinds, nil
 }
 
 // appendCell appends one trimmed cell to a builder of its column's kind.

@@ -5,23 +5,21 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"slices"
-	"strings"
 
-	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/memory"
 
+	"github.com/deepclust/deepclust/internal/tableio"
 	"github.com/deepclust/deepclust/sdk"
 )
 
 // The formats Options.Format accepts.
 const (
 	FormatAuto    = "auto"
-	FormatIDX     = "idx"
-	FormatCSV     = "csv"
-	FormatArrow   = "arrow"
-	FormatParquet = "parquet"
+	FormatIDX     = tableio.IDX
+	FormatCSV     = tableio.CSV
+	FormatArrow   = tableio.Arrow
+	FormatParquet = tableio.Parquet
 )
 
 // The scalings Options.Scale accepts.
@@ -128,20 +126,12 @@ func loadRaw(path string, opt Options, mem memory.Allocator) (*Dataset, error) {
 	if st.IsDir() {
 		return nil, fmt.Errorf("is a directory, not a %s file", format)
 	}
-	var tbl arrow.Table
-	switch format {
-	case FormatCSV:
-		tbl, err = readCSV(path, mem)
-	case FormatArrow:
-		tbl, err = readArrow(path, mem)
-	case FormatParquet:
-		tbl, err = readParquet(path, mem)
+	var ds *Dataset
+	if format == FormatCSV {
+		ds, err = loadCSV(path, opt, mem)
+	} else {
+		ds, err = loadColumns(path, format, opt, mem)
 	}
-	if err != nil {
-		return nil, err
-	}
-	defer tbl.Release()
-	ds, err := fromTable(tbl, opt)
 	if err != nil {
 		return nil, err
 	}
@@ -196,21 +186,10 @@ func detectFormat(path string, isDir bool, forced string) (string, error) {
 	if isDir {
 		return FormatIDX, nil
 	}
-	base := strings.ToLower(filepath.Base(path))
-	switch filepath.Ext(base) {
-	case ".csv":
-		return FormatCSV, nil
-	case ".arrow", ".ipc", ".feather":
-		return FormatArrow, nil
-	case ".parquet":
-		return FormatParquet, nil
-	case ".idx", ".gz":
-		return FormatIDX, nil
+	if f := tableio.FormatOf(path); f != "" {
+		return f, nil
 	}
-	if strings.Contains(base, "-ubyte") {
-		return FormatIDX, nil
-	}
-	return "", errors.New("cannot tell the format from the file name (want .csv, .arrow/.ipc/.feather, .parquet, .idx/.gz/*-ubyte or a directory); set the format")
+	return "", errors.New("cannot tell the format from the file name (want .csv, .arrow/.arrows/.ipc/.feather, .parquet/.pq, .idx/.gz/*-ubyte or a directory); set the format")
 }
 
 // finish applies the sample shape and the scaling.

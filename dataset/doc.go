@@ -15,10 +15,18 @@
 //     images (train first, then t10k). Pixels are divided by 255; an
 //     [N, H, W] file becomes X of shape [N, 1, H, W].
 //   - csv: a header row, then one sample per row. Columns whose cells all
-//     parse as numbers (empty cells are missing values) are numeric.
+//     parse as numbers (empty cells are missing values) are numeric. A
+//     column that holds a number and a cell that is not one (text, a
+//     decimal comma, a value beyond float64) is an error naming the cell's
+//     row, line and column, unless it is the label column or, with
+//     FeatureColumns set, not one of them; columns without any number are
+//     text, never features.
 //   - arrow (IPC file or stream, including Feather v2) and parquet: either
 //     one List or FixedSizeList column of float32 or float64, every row the
-//     same length, or a set of numeric columns.
+//     same length, or a set of numeric columns. They are read through
+//     internal/tableio, record by record, only the chosen columns decoded:
+//     the reader internal/lake streams with, so a corrupt file is an error,
+//     never a crash, and Parquet page checksums are verified.
 //
 // Features are, unless Options.FeatureColumns names them, the one list
 // column when the data has one, else every numeric column but the label.

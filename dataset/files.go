@@ -1,96 +1,102 @@
 package dataset
 
 import (
-	"bufio"
-	"context"
+	"errors"
 	"fmt"
 	"io"
-	"os"
+	"slices"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
-	"github.com/apache/arrow/go/v15/arrow/ipc"
 	"github.com/apache/arrow/go/v15/arrow/memory"
-	"github.com/apache/arrow/go/v15/parquet"
-	"github.com/apache/arrow/go/v15/parquet/pqarrow"
+
+	"github.com/deepclust/deepclust/internal/tableio"
+	"github.com/deepclust/deepclust/sdk"
 )
 
-// arrowFileMagic opens every Arrow IPC file (and Feather v2 file); an IPC
-// stream has none.
-const arrowFileMagic = "ARROW1"
-
-// recoverCorrupt turns a panic of the Arrow or Parquet readers, which some
-// corrupt inputs provoke, into an error for the deferring function.
-func recoverCorrupt(format string, err *error) {
-	if r := recover(); r != nil {
-		*err = fmt.Errorf("corrupt %s file: %v", format, r)
+// loadColumns reads a Parquet or Arrow IPC input through tableio, the
+// reader internal/lake streams with, one record at a time: only the
+// chosen columns are decoded, and each record's features are extracted
+// and appended before the next is read.
+func loadColumns(path, format string, opt Options, mem memory.Allocator) (*Dataset, error) {
+	src, err := tableio.Open(path, format, tableio.Options{Allocator: mem})
+	if err != nil {
+		return nil, err
 	}
+	ds, err := collect(src, opt)
+	if cerr := src.Close(); err == nil && cerr != nil {
+		err = cerr
+	}
+	return ds, err
 }
 
-// readArrow reads an Arrow IPC file or stream into a table.
-func readArrow(path string, mem memory.Allocator) (tbl arrow.Table, err error) {
-	defer recoverCorrupt("arrow", &err)
-	f, err := os.Open(path)
+// collect reads every record of src and gathers the features and labels
+// Options choose.
+func collect(src tableio.Source, opt Options) (*Dataset, error) {
+	cols, err := ChooseColumns(src.Schema(), opt.FeatureColumns, opt.LabelColumn)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	magic := make([]byte, len(arrowFileMagic))
-	n, _ := io.ReadFull(f, magic)
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
+	needed := slices.Clone(cols.Features)
+	if cols.Label >= 0 {
+		needed = append(needed, cols.Label)
+	}
+	slices.Sort(needed)
+	needed = slices.Compact(needed)
+	proj, err := src.Project(needed)
+	if err != nil {
 		return nil, err
 	}
-	var recs []arrow.Record
-	defer func() {
-		for _, r := range recs {
-			r.Release()
+	at := func(i int) int { j, _ := slices.BinarySearch(needed, i); return j }
+	pc := Columns{Label: -1}
+	for _, f := range cols.Features {
+		pc.Features = append(pc.Features, at(f))
+	}
+	if cols.Label >= 0 {
+		pc.Label = at(cols.Label)
+	}
+	var (
+		e      Extractor
+		x      []float32
+		labels []int32
+		rows   int
+		d      = -1
+	)
+	for {
+		rec, err := src.Next()
+		if errors.Is(err, io.EOF) {
+			break
 		}
-	}()
-	var schema *arrow.Schema
-	if string(magic[:n]) == arrowFileMagic {
-		r, err := ipc.NewFileReader(f, ipc.WithAllocator(mem))
 		if err != nil {
-			return nil, fmt.Errorf("corrupt arrow file: %w", err)
+			return nil, err
 		}
-		defer r.Close()
-		schema = r.Schema()
-		for i := 0; i < r.NumRecords(); i++ {
-			rec, err := r.RecordAt(i)
-			if err != nil {
-				return nil, fmt.Errorf("corrupt arrow file: record batch %d: %w", i, err)
-			}
-			recs = append(recs, rec)
-		}
-	} else {
-		r, err := ipc.NewReader(bufio.NewReaderSize(f, 1<<20), ipc.WithAllocator(mem))
+		tbl := array.NewTableFromRecords(proj, []arrow.Record{rec})
+		got, err := e.Extract(tbl, pc, rows)
+		tbl.Release()
+		rec.Release()
 		if err != nil {
-			return nil, fmt.Errorf("not an arrow IPC file or stream: %w", err)
+			return nil, err
 		}
-		defer r.Release()
-		schema = r.Schema()
-		for r.Next() {
-			rec := r.Record()
-			rec.Retain()
-			recs = append(recs, rec)
+		n := got.X.Rows()
+		if n == 0 {
+			continue
 		}
-		if err := r.Err(); err != nil {
-			return nil, fmt.Errorf("corrupt arrow stream: record batch %d: %w", len(recs), err)
+		switch {
+		case d < 0:
+			d = got.X.Cols()
+		case got.X.Cols() != d:
+			return nil, fmt.Errorf("ragged list column %q: rows from %d have %d values, earlier rows %d", proj.Field(pc.Features[0]).Name, rows, got.X.Cols(), d)
 		}
+		x = append(x, got.X.Data...)
+		labels = append(labels, got.Labels...)
+		rows += n
 	}
-	return array.NewTableFromRecords(schema, recs), nil
-}
-
-// readParquet reads a Parquet file into a table.
-func readParquet(path string, mem memory.Allocator) (tbl arrow.Table, err error) {
-	defer recoverCorrupt("parquet", &err)
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
+	if rows == 0 {
+		return nil, errors.New("empty data set: no rows")
 	}
-	defer f.Close()
-	tbl, err = pqarrow.ReadTable(context.Background(), f, parquet.NewReaderProperties(mem), pqarrow.ArrowReadProperties{}, mem)
-	if err != nil {
-		return nil, fmt.Errorf("corrupt parquet file: %w", err)
+	ds := &Dataset{X: sdk.Tensor{Shape: []int{rows, d}, Data: x}}
+	if cols.Label >= 0 {
+		ds.Labels = labels
 	}
-	return tbl, nil
+	return ds, nil
 }

@@ -39,6 +39,9 @@ const (
 type stageCache struct {
 	dir string
 	log io.Writer
+	// keepScores keeps the scores of joint training's history, which the
+	// cache drops (the labels are not part of the key).
+	keepScores bool
 }
 
 // entry is one cache entry as entry.json records it, with its files.
@@ -179,7 +182,7 @@ func (c *stageCache) put(ctx context.Context, key string, st *stage, res *pipeli
 		binary.LittleEndian.PutUint32(z[4*i:], math.Float32bits(v))
 	}
 	e.data[embeddingFile] = z
-	e.Report = pipeline.Report{PretrainLoss: res.Report.PretrainLoss}
+	e.Report = pipeline.Report{PretrainLoss: res.Report.PretrainLoss, PretrainHistory: res.Report.PretrainHistory}
 	if e.Joint {
 		if e.data[clustererFile], err = st.model.Clusterer.Save(ctx); err != nil {
 			return fmt.Errorf("saving the clusterer: %w", err)
@@ -190,10 +193,12 @@ func (c *stageCache) put(ctx context.Context, key string, st *stage, res *pipeli
 		}
 		e.data[labelsFile] = labels
 		e.Report = res.Report
-		e.Report.Scores = nil
-		e.Report.History = append([]pipeline.Epoch(nil), res.Report.History...)
-		for i := range e.Report.History {
-			e.Report.History[i].Scores = nil
+		if !c.keepScores {
+			e.Report.Scores = nil
+			e.Report.History = append([]pipeline.Epoch(nil), res.Report.History...)
+			for i := range e.Report.History {
+				e.Report.History[i].Scores = nil
+			}
 		}
 	}
 	if err := os.MkdirAll(c.dir, 0o755); err != nil {

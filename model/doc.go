@@ -38,4 +38,12 @@
 // result as training anew since pretraining draws nothing the clusterer
 // uses. Entries are written atomically; one whose files do not match its
 // recorded checksums is removed and the stage trained again.
+//
+// # Checkpoints
+//
+// With Options.Checkpoint from NewCheckpoint, Fit keeps the resolved
+// config, every completed stage and the training state of the stage in
+// progress (pipeline.State, at every epoch boundary) in a checkpoint
+// directory; a Fit with a Checkpoint from OpenCheckpoint continues the
+// run it holds and ends exactly as the uninterrupted run would have.
 package model

@@ -34,12 +34,19 @@ type Options struct {
 	// NoCache ignores the config's stage cache for this model: nothing is
 	// read from it or written to it.
 	NoCache bool
-	// Host runs the plugins; nil for NewHost(Log).
+	// Host runs the plugins; nil for NewHost(PluginLog).
 	Host *plugins.Host
+	// PluginLog, when set, receives the plugin host's log lines as they
+	// come (go-plugin's, the plugin processes' stderr). Nil keeps them for
+	// the log file a plugin failure writes, which the error names.
+	PluginLog io.Writer
 	// Plugins are Go plugin values to register beside the built-ins, so
 	// that a config names them like built-ins (plugin: NAME). They run in
 	// process only: a child process knows only the built-ins.
 	Plugins []plugins.Factory
+	// Checkpoint, when set, makes Fit write checkpoints there and, when it
+	// comes from OpenCheckpoint, continue the run it holds.
+	Checkpoint *Checkpoint
 }
 
 // Model is a pipeline of stages built from a config: every stage's
@@ -102,6 +109,9 @@ type StageReport struct {
 	// Cached says the stage was taken from the stage cache, with Key.
 	Cached bool   `json:"cached"`
 	Key    string `json:"cache_key,omitempty"`
+	// Resumed says the stage continued from a checkpoint (or was complete
+	// in it) instead of starting afresh.
+	Resumed bool `json:"resumed,omitempty"`
 	// EmbeddingDim is the width of the stage's embeddings.
 	EmbeddingDim int `json:"embedding_dim"`
 	// PretrainLoss is the mean loss of the last pretraining epoch (of the
@@ -123,14 +133,17 @@ type StageReport struct {
 
 // NewHost returns a plugin host with every built-in plugin, whose
 // out-of-process built-ins run as "deepclust plugin serve KIND NAME"
-// children of the running binary; log receives the host's warnings.
+// children of the running binary. log, when set, receives the host's and
+// the plugin processes' log lines (debug level and up) as they come; nil
+// keeps them for a log file written when a plugin fails (plugins.Host).
 func NewHost(log io.Writer) (*plugins.Host, error) {
 	reg, err := builtin.Registry()
 	if err != nil {
 		return nil, err
 	}
-	if log == nil {
-		log = io.Discard
+	var logger hclog.Logger
+	if log != nil {
+		logger = hclog.New(&hclog.LoggerOptions{Name: "deepclust", Output: log, Level: hclog.Debug})
 	}
 	self, err := os.Executable()
 	if err != nil {
@@ -141,7 +154,7 @@ func NewHost(log io.Writer) (*plugins.Host, error) {
 		SelfCommand: func(kind sdk.Kind, name string) *exec.Cmd {
 			return exec.Command(self, "plugin", "serve", string(kind), name)
 		},
-		Logger: hclog.New(&hclog.LoggerOptions{Name: "deepclust", Output: log, Level: hclog.Warn}),
+		Logger: logger,
 	}, nil
 }
 
@@ -164,7 +177,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Model, error) {
 	m := &Model{cfg: cfg, opt: opt, host: opt.Host}
 	if m.host == nil {
 		var err error
-		if m.host, err = NewHost(opt.Log); err != nil {
+		if m.host, err = NewHost(opt.PluginLog); err != nil {
 			return nil, err
 		}
 	}
@@ -185,7 +198,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Model, error) {
 func (m *Model) open(ctx context.Context) error {
 	var opened []*plugins.Plugin
 	descs, err := m.cfg.ResolvePlugins(func(kind sdk.Kind, spec config.PluginSpec) (sdk.Description, error) {
-		ps := plugins.Spec{Kind: kind, Path: spec.Path, SHA256: spec.SHA256, Args: spec.Args, Timeout: spec.Timeout}
+		ps := plugins.Spec{Kind: kind, Path: spec.Path, SHA256: spec.SHA256, Args: spec.Args, Env: spec.Env, Timeout: spec.Timeout}
 		if spec.Path == "" {
 			ps.Name = spec.Plugin
 			ps.Isolation = plugins.Isolation(spec.Isolation)
@@ -338,6 +351,8 @@ func (m *Model) Fit(ctx context.Context, src pipeline.Source) (*Result, error) {
 	if m.cfg.Cache.Enabled && !m.opt.NoCache {
 		cache = openCache(m.cfg.Cache.Dir, m.opt.Log)
 	}
+	ck := m.opt.Checkpoint
+	keyed := cache != nil || ck != nil
 	input := src
 	var inKey string
 	var res *pipeline.Result
@@ -356,17 +371,22 @@ func (m *Model) Fit(ctx context.Context, src pipeline.Source) (*Result, error) {
 			st.spec.Train.PretrainEpochs = 0
 		}
 		sr := StageReport{Name: st.spec.Name, EmbeddingDim: st.dim}
-		if cache != nil {
+		if keyed {
 			if i == 0 {
 				if inKey, err = fingerprint(ctx, input); err != nil {
 					return nil, err
+				}
+				if ck != nil {
+					if err := ck.begin(m, inKey); err != nil {
+						return nil, err
+					}
 				}
 			}
 			if sr.Key, err = stageKey(ctx, m.cfg.Seed, st, inKey); err != nil {
 				return nil, err
 			}
 		}
-		if res, sr.Cached, err = m.trainStage(ctx, st, input, cache, sr.Key); err != nil {
+		if res, sr.Cached, sr.Resumed, err = m.trainStage(ctx, st, input, cache, sr.Key); err != nil {
 			return nil, fmt.Errorf("stage %s: %w", st.spec.Name, err)
 		}
 		inKey = sr.Key
@@ -393,29 +413,61 @@ func (m *Model) Fit(ctx context.Context, src pipeline.Source) (*Result, error) {
 }
 
 // trainStage trains one configured stage on input, or takes it from the
-// cache under key, and stores a newly trained stage there.
-func (m *Model) trainStage(ctx context.Context, st *stage, input pipeline.Source, cache *stageCache, key string) (*pipeline.Result, bool, error) {
+// cache under key (cached) or from the checkpoint (resumed), and stores a
+// newly trained stage in both. With a checkpoint, training saves its
+// state there and, when resuming, continues from the saved one.
+func (m *Model) trainStage(ctx context.Context, st *stage, input pipeline.Source, cache *stageCache, key string) (res *pipeline.Result, cached, resumed bool, err error) {
 	seed := stageSeed(m.cfg.Seed, st.index)
 	if cache != nil {
 		if e, ok := cache.get(key, input.Rows(), st.dim); ok {
 			res, err := e.restore(ctx, st, input, seed, m.opt.Progress)
 			if err == nil {
 				fmt.Fprintf(m.opt.Log, "stage %s: taken from the stage cache (%s)\n", st.spec.Name, cache.path(key))
-				return res, true, nil
+				return res, true, false, nil
 			}
 			fmt.Fprintf(m.opt.Log, "stage %s: cache entry %s unusable (%v): training\n", st.spec.Name, cache.path(key), err)
 		}
 	}
-	res, err := pipeline.Train(ctx, st.model, input, st.spec.Train, seed, m.opt.Progress)
+	ck := m.opt.Checkpoint
+	var checkpoints pipeline.Checkpoints
+	if ck != nil {
+		if ck.resume {
+			store := ck.stages()
+			if e, ok := store.get(key, input.Rows(), st.dim); ok {
+				res, err := e.restore(ctx, st, input, seed, m.opt.Progress)
+				if err == nil {
+					fmt.Fprintf(m.opt.Log, "stage %s: completed before the interruption (checkpoint %s)\n", st.spec.Name, ck.dir)
+					return res, false, true, nil
+				}
+				fmt.Fprintf(m.opt.Log, "stage %s: its checkpoint is unusable (%v): training it again\n", st.spec.Name, err)
+			}
+			state, err := ck.loadState(st.index, key)
+			if err != nil {
+				fmt.Fprintf(m.opt.Log, "stage %s: its checkpoint is unusable (%v): training it from its start\n", st.spec.Name, err)
+			} else if state != nil {
+				fmt.Fprintf(m.opt.Log, "stage %s: resuming at %s (checkpoint %s)\n", st.spec.Name, resumeNote(state), ck.dir)
+				checkpoints.Resume = state
+				resumed = true
+			}
+		}
+		checkpoints.Interval = m.cfg.Checkpoint.Interval
+		checkpoints.Save = func(_ context.Context, s *pipeline.State) error { return ck.saveState(st.index, key, s) }
+	}
+	res, err = pipeline.TrainWith(ctx, st.model, input, st.spec.Train, seed, m.opt.Progress, checkpoints)
 	if err != nil {
-		return nil, false, err
+		return nil, false, false, err
+	}
+	if ck != nil {
+		begin := time.Now()
+		ck.stageDone(ctx, key, st, res)
+		res.Report.Seconds[pipeline.StageCheckpoint] += time.Since(begin).Seconds()
 	}
 	if cache != nil {
 		if err := cache.put(ctx, key, st, res); err != nil {
 			fmt.Fprintf(m.opt.Log, "stage %s: not cached: %v\n", st.spec.Name, err)
 		}
 	}
-	return res, false, nil
+	return res, false, resumed, nil
 }
 
 // describeStage says in one line what a stage will do.

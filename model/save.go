@@ -14,6 +14,7 @@ import (
 	"github.com/deepclust/deepclust/config"
 	"github.com/deepclust/deepclust/dataset"
 	"github.com/deepclust/deepclust/internal/results"
+	"github.com/deepclust/deepclust/plugins"
 )
 
 // Files of a model folder.
@@ -45,7 +46,12 @@ type Manifest struct {
 	// Scaler is the scaling of the input fitted on the training samples,
 	// which Predict applies; nil for none.
 	Scaler *dataset.Scaler `json:"scaler,omitempty"`
-	Stages []StageManifest `json:"stages,omitempty"`
+	// ConfigSHA256 is the SHA-256 of ConfigFile; Load refuses a config
+	// that does not match (absent in models saved before it existed).
+	ConfigSHA256 string          `json:"config_sha256,omitempty"`
+	Stages       []StageManifest `json:"stages,omitempty"`
+	// legacy marks a manifest saved before stages, without checksums.
+	legacy bool
 }
 
 // StageManifest describes one stage of a saved model.
@@ -62,7 +68,8 @@ type StageManifest struct {
 }
 
 // Save writes the fitted model into the folder dir, atomically: a failure
-// leaves dir as it was. The folder holds ConfigFile, ManifestFile and one
+// leaves dir as it was, and success replaces dir as a whole. dir must be
+// new, empty or a folder deepclust wrote (see results.CheckOut). The folder holds ConfigFile, ManifestFile and one
 // folder per stage (stage1, stage2, ...) with the stage's EncoderFile and,
 // when the stage has a clusterer, ClustererFile.
 func (m *Model) Save(ctx context.Context, dir string) error {
@@ -82,7 +89,8 @@ func (m *Model) Save(ctx context.Context, dir string) error {
 		return fmt.Errorf("writing the model: %w", err)
 	}
 	last := m.stages[len(m.stages)-1]
-	man := Manifest{Version: Version, InputShape: m.InputShape(), EmbeddingDim: m.EmbeddingDim(), Plugins: last.plugins(), Scaler: m.scaler}
+	man := Manifest{Version: Version, InputShape: m.InputShape(), EmbeddingDim: m.EmbeddingDim(), Plugins: last.plugins(), Scaler: m.scaler,
+		ConfigSHA256: sha(buf.Bytes())}
 	for _, s := range m.stages {
 		sm := StageManifest{Name: s.spec.Name, Dir: fmt.Sprintf("stage%d", s.index+1), InputShape: s.inputShape, EmbeddingDim: s.dim,
 			Plugins: s.plugins(), SHA256: map[string]string{}}
@@ -143,6 +151,13 @@ func ReadManifest(dir string) (*Manifest, error) {
 	if len(man.Stages) == 0 {
 		// A model saved before stages: one stage, files at the top.
 		man.Stages = []StageManifest{{Name: "stage1", Dir: ".", InputShape: man.InputShape, EmbeddingDim: man.EmbeddingDim, Plugins: man.Plugins}}
+		man.legacy = true
+	}
+	for i := range man.Stages {
+		if !man.legacy && man.Stages[i].SHA256 == nil {
+			// Every file must then have a checksum.
+			man.Stages[i].SHA256 = map[string]string{}
+		}
 	}
 	return &man, nil
 }
@@ -158,7 +173,17 @@ func Load(ctx context.Context, dir string, opt Options) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := config.Load(config.Options{File: filepath.Join(folder, ConfigFile), NoEnv: true})
+	cfgFile := filepath.Join(folder, ConfigFile)
+	if man.ConfigSHA256 != "" {
+		b, err := os.ReadFile(cfgFile)
+		if err != nil {
+			return nil, fmt.Errorf("model %s: %w", dir, err)
+		}
+		if sha(b) != man.ConfigSHA256 {
+			return nil, fmt.Errorf("model %s: %s does not match the manifest's SHA-256: the file was changed or damaged after the model was saved", dir, cfgFile)
+		}
+	}
+	cfg, err := config.Load(config.Options{File: cfgFile, NoEnv: true})
 	if err != nil {
 		return nil, fmt.Errorf("model %s: %w", dir, err)
 	}
@@ -176,12 +201,50 @@ func Load(ctx context.Context, dir string, opt Options) (*Model, error) {
 		return nil, fmt.Errorf("model %s: %w", dir, err)
 	}
 	m.scaler = man.Scaler
+	if err := m.agree(man); err != nil {
+		m.Close()
+		return nil, fmt.Errorf("model %s: %w", dir, err)
+	}
 	if err := m.load(ctx, folder, man); err != nil {
 		m.Close()
 		return nil, fmt.Errorf("model %s: %w", dir, err)
 	}
 	m.fitted = true
 	return m, nil
+}
+
+// agree checks that the manifest describes the model the config builds:
+// the same stage names and, stage by stage, the same encoder and (for the
+// last stage, the only clusterer Load opens) clusterer plugins, also in
+// the manifest's top-level plugins, which describe the last stage.
+func (m *Model) agree(man *Manifest) error {
+	for i, s := range m.stages {
+		sm := man.Stages[i]
+		if !man.legacy && sm.Name != s.spec.Name {
+			return fmt.Errorf("%s names stage %d %q, %s %q: the model folder was changed after it was saved", ManifestFile, i+1, sm.Name, ConfigFile, s.spec.Name)
+		}
+		if err := s.agree(sm.Plugins); err != nil {
+			return err
+		}
+	}
+	return m.stages[len(m.stages)-1].agree(man.Plugins)
+}
+
+// agree checks that the encoder and clusterer that saved names (role:
+// "name version") are the stage's.
+func (s *stage) agree(saved map[string]string) error {
+	roles := map[string]*plugins.Plugin{"encoder": s.encoder, "clusterer": s.clusterer}
+	for _, role := range []string{"encoder", "clusterer"} {
+		p := roles[role]
+		if p == nil {
+			continue
+		}
+		name, _, _ := strings.Cut(saved[role], " ")
+		if name != p.Description().Name {
+			return fmt.Errorf("%s says stage %s's %s is %q, %s names %q: the model folder was changed after it was saved", ManifestFile, s.spec.Name, role, name, ConfigFile, p.Description().Name)
+		}
+	}
+	return nil
 }
 
 // load configures every stage for its saved input shape and loads its
@@ -219,14 +282,20 @@ func (m *Model) load(ctx context.Context, folder string, man *Manifest) error {
 }
 
 // readState reads a stage's file and checks it against the manifest's
-// SHA-256, when the manifest has one.
+// SHA-256. Only a model saved before stages existed (whose manifest has
+// no stages, and no checksums) is read unchecked.
 func readState(folder string, sm StageManifest, name string) ([]byte, error) {
 	path := filepath.Join(folder, sm.Dir, name)
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("reading the model: %w", err)
 	}
-	if want, ok := sm.SHA256[name]; ok && sha(b) != want {
+	want, ok := sm.SHA256[name]
+	switch {
+	case !ok && sm.SHA256 != nil:
+		// ReadManifest gives every stage of a staged manifest a map.
+		return nil, fmt.Errorf("%s lists no SHA-256 of %s: the manifest was changed or damaged after it was saved", ManifestFile, path)
+	case ok && sha(b) != want:
 		return nil, fmt.Errorf("%s does not match the manifest's SHA-256: the file was changed or damaged after it was saved", path)
 	}
 	return b, nil

@@ -13,4 +13,8 @@
 //
 // The pipeline only sees the sdk interfaces: plugins run in-process or out of
 // process alike. One seed fixes the batch order.
+//
+// TrainWith also hands the run's State to a callback at every epoch
+// boundary (a checkpoint), and continues a run from such a State with the
+// result the uninterrupted run gives.
 package pipeline

@@ -14,15 +14,17 @@ import (
 // SpectralNet, section 4.2): each batch holds h anchors, a fresh random
 // permutation of all samples per epoch, followed by one of the k nearest
 // neighbours of each anchor in the input space, drawn uniformly, so that
-// row h+i pairs with row i. The exact kNN lists of the whole input are
-// found once (internal/knn); the data must be in memory.
+// row h+i pairs with row i. The kNN lists of the whole input are found
+// once (internal/knn: exact, or approximate as the schedule's KNNSearch
+// says); the data must be in memory.
 type pairSampler struct {
 	d  Data
 	nb *knn.Neighbours
 }
 
-// newPairSampler finds the k nearest neighbours of every sample of src.
-func newPairSampler(ctx context.Context, src Source, k int) (*pairSampler, error) {
+// newPairSampler finds the k nearest neighbours of every sample of src by
+// method (see knn.Find; seed drives the approximate search).
+func newPairSampler(ctx context.Context, src Source, k int, method string, seed uint64) (*pairSampler, error) {
 	d, ok := src.(Data)
 	switch {
 	case !ok:
@@ -30,7 +32,7 @@ func newPairSampler(ctx context.Context, src Source, k int) (*pairSampler, error
 	case k < 1 || k >= d.Rows():
 		return nil, fmt.Errorf("the neighbors pretraining sampler: %d neighbours per sample among %d samples, want 1 ≤ neighbors < samples", k, d.Rows())
 	}
-	nb, err := knn.Search(ctx, d.X.Data, d.Rows(), d.X.Cols(), k)
+	nb, err := knn.Find(ctx, d.X.Data, d.Rows(), d.X.Cols(), k, method, seed)
 	if err != nil {
 		return nil, fmt.Errorf("the neighbors pretraining sampler: %w", err)
 	}

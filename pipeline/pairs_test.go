@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/deepclust/deepclust/internal/knn"
 	"github.com/deepclust/deepclust/sdk"
 )
 
@@ -95,3 +96,48 @@ func TestNeighborsSamplerNeedsDataInMemory(t *testing.T) {
 
 // streamOf hides that d is in memory.
 func streamOf(d Data) Source { return struct{ Source }{d} }
+
+// TestNeighborsSamplerSearchMethods checks that the schedule's KNNSearch
+// reaches the sampler's search: on 3,000 clustered samples (more than
+// one tree leaf, so approx is not exact by construction) exact and auto
+// give knn.Search's lists, approx gives knn.Approx's for the trainer's
+// seed, whose recall@5 against the exact lists is at least 0.95 (the
+// level of internal/knn's own tests), and Validate rejects an unknown
+// method.
+func TestNeighborsSamplerSearchMethods(t *testing.T) {
+	const n, d, k = 3000, 6, 5
+	x := sdk.NewTensor(n, d)
+	copy(x.Data, knn.Blobs(n, d, 8, 2, 3))
+	data := Data{X: x}
+	exact, err := knn.Search(context.Background(), x.Data, n, d, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, method := range []string{"", knn.MethodExact, knn.MethodApprox} {
+		p, err := newPairSampler(context.Background(), data, k, method, 77)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if method != knn.MethodApprox {
+			if !slices.Equal(p.nb.Index, exact.Index) {
+				t.Errorf("search %q: lists differ from the exact search", method)
+			}
+			continue
+		}
+		want, err := knn.Approx(context.Background(), x.Data, n, d, k, knn.ApproxOptions{Seed: 77})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(p.nb.Index, want.Index) {
+			t.Error("search approx: lists differ from knn.Approx with the same seed")
+		}
+		if r := knn.Recall(p.nb, exact); r < 0.95 {
+			t.Errorf("search approx: recall@%d %.4f, want ≥ 0.95", k, r)
+		}
+	}
+	s := DefaultSchedule()
+	s.PretrainSampler, s.KNNSearch = SamplerNeighbors, "hnsw"
+	if err := s.Validate(); err == nil || !strings.Contains(err.Error(), "hnsw") {
+		t.Errorf("KNNSearch hnsw: Validate gave %v", err)
+	}
+}

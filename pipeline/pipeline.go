@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/deepclust/deepclust/internal/metrics"
@@ -96,9 +97,19 @@ type trainer struct {
 	m        Model
 	src      Source
 	s        Schedule
+	pcg      *rand.PCG
 	rng      *rand.Rand
+	knnSeed  uint64 // seeds the neighbours sampler's approximate search
 	progress Progress
 	report   *Report
+
+	// ck saves checkpoints; resume is the state a resumed run starts from
+	// (nil for a fresh run). lastSave is when the last checkpoint was
+	// written, saveTime the time spent writing them.
+	ck       Checkpoints
+	resume   *State
+	lastSave time.Time
+	saveTime time.Duration
 
 	gradZ    []float32
 	gradXHat []float32
@@ -113,12 +124,34 @@ type trainer struct {
 // pretrains and embeds: the Result then has embeddings and no labels, as
 // an intermediate stage of a multi-stage pipeline gives.
 func Train(ctx context.Context, m Model, src Source, s Schedule, seed uint64, p Progress) (*Result, error) {
+	return TrainWith(ctx, m, src, s, seed, p, Checkpoints{})
+}
+
+// TrainWith is Train with checkpoints: ck.Save receives the run's State at
+// every epoch boundary (and mid-epoch once ck.Interval has passed since
+// the last one), and with ck.Resume set the run continues from that State
+// instead of starting afresh, with the same result as a run that was never
+// interrupted. The encoder and clusterer must be configured as they were
+// for the run that saved the State.
+func TrainWith(ctx context.Context, m Model, src Source, s Schedule, seed uint64, p Progress, ck Checkpoints) (*Result, error) {
 	if err := checkInput(m, src, s); err != nil {
 		return nil, err
 	}
 	t := newTrainer(m, src, s, seed, p)
+	t.ck = ck
 	start := time.Now()
-	if err := t.pretrain(ctx); err != nil {
+	if r := ck.Resume; r != nil {
+		if err := t.restore(ctx, r); err != nil {
+			return nil, fmt.Errorf("resuming from the checkpoint: %w", err)
+		}
+		start = start.Add(-time.Duration(r.TotalSeconds * float64(time.Second)))
+	}
+	t.lastSave = time.Now()
+	if t.resume != nil && t.resume.Phase == StageTrain {
+		// Cluster init is done: continue joint training.
+		return t.resumeTraining(ctx, start)
+	}
+	if err := t.pretrain(ctx, start); err != nil {
 		return nil, err
 	}
 	z, err := EmbedSource(ctx, m.Encoder, src, embedBatch(s))
@@ -147,9 +180,9 @@ func newTrainer(m Model, src Source, s Schedule, seed uint64, p Progress) *train
 	if p == nil {
 		p = NoProgress{}
 	}
+	pcg := rand.NewPCG(seed, 0x9e3779b97f4a7c15)
 	return &trainer{
-		m: m, src: src, s: s, progress: p,
-		rng:    rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15)),
+		m: m, src: src, s: s, progress: p, pcg: pcg, rng: rand.New(pcg), knnSeed: seed ^ 0x6b6e6e5f73656564,
 		report: &Report{N: src.Rows(), Seconds: map[string]float64{}, Stop: "none"},
 	}
 }
@@ -172,9 +205,31 @@ func (t *trainer) cluster(ctx context.Context, z sdk.Tensor, start time.Time) (*
 		return nil, err
 	}
 	t.progress.Finish(fmt.Sprintf("cluster init: %d clusters", t.report.K))
+	if t.s.Epochs > 0 {
+		if err := t.save(ctx, &State{Phase: StageTrain, RNG: t.rngState(), Labels: a.Labels}, start, time.Now()); err != nil {
+			return nil, err
+		}
+	}
+	return t.finishTraining(ctx, a, z, start, time.Now())
+}
 
-	begin = time.Now()
-	if a, z, err = t.train(ctx, a, z); err != nil {
+// resumeTraining continues joint training from the State t.resume, whose
+// cluster init is done: the embeddings are those of the restored encoder,
+// the assignment the labels of the clusterer's last update.
+func (t *trainer) resumeTraining(ctx context.Context, start time.Time) (*Result, error) {
+	z, err := EmbedSource(ctx, t.m.Encoder, t.src, embedBatch(t.s))
+	if err != nil {
+		return nil, fmt.Errorf("embedding the samples: %w", err)
+	}
+	begin := time.Now().Add(-time.Duration(t.resume.PhaseSeconds * float64(time.Second)))
+	return t.finishTraining(ctx, sdk.Assignment{Labels: t.resume.Labels}, z, start, begin)
+}
+
+// finishTraining runs joint training from assignment a and embeddings z,
+// begun at begin, and scores the result.
+func (t *trainer) finishTraining(ctx context.Context, a sdk.Assignment, z sdk.Tensor, start, begin time.Time) (*Result, error) {
+	a, z, err := t.train(ctx, a, z, start, begin)
+	if err != nil {
 		return nil, err
 	}
 	t.report.Seconds[StageTrain] = time.Since(begin).Seconds()
@@ -190,6 +245,9 @@ func (t *trainer) cluster(ctx context.Context, z sdk.Tensor, start time.Time) (*
 // throughput.
 func (t *trainer) result(labels []int32, z sdk.Tensor, start time.Time) *Result {
 	t.report.Seconds["total"] = time.Since(start).Seconds()
+	if t.saveTime > 0 {
+		t.report.Seconds[StageCheckpoint] = t.saveTime.Seconds()
+	}
 	if t.stepTime > 0 {
 		t.report.TrainSamplesPerSecond = float64(t.stepSamples) / t.stepTime.Seconds()
 	}
@@ -215,8 +273,9 @@ func checkInput(m Model, src Source, s Schedule) error {
 
 func embedBatch(s Schedule) int { return max(s.BatchSize, 1024) }
 
-// pretrain fits the encoder on the pretrain-stage losses.
-func (t *trainer) pretrain(ctx context.Context) error {
+// pretrain fits the encoder on the pretrain-stage losses; start is when
+// the run began.
+func (t *trainer) pretrain(ctx context.Context, start time.Time) error {
 	var losses []Loss
 	for _, l := range t.m.Losses {
 		if l.Pretrain {
@@ -233,7 +292,7 @@ func (t *trainer) pretrain(ctx context.Context) error {
 		return t.src.Shuffled(ctx, t.s.BatchSize, t.rng, func(x sdk.Tensor, idx []int64) error { return fn(x, idx, 0) })
 	}
 	if t.s.PretrainSampler == SamplerNeighbors {
-		p, err := newPairSampler(ctx, t.src, t.s.Neighbors)
+		p, err := newPairSampler(ctx, t.src, t.s.Neighbors, t.s.KNNSearch, t.knnSeed)
 		if err != nil {
 			return err
 		}
@@ -245,27 +304,52 @@ func (t *trainer) pretrain(ctx context.Context) error {
 	}
 	total := t.s.PretrainEpochs * batches
 	t.progress.Start(StagePretrain, total)
-	var mean float64
-	steps := 0
-	for epoch := 0; epoch < t.s.PretrainEpochs; epoch++ {
-		var sum float64
-		seen := 0
+	var mean, sum, seen float64
+	steps, first, skip := 0, 0, 0
+	if r := t.resume; r != nil {
+		// Continue after r.Batch batches of epoch r.Epoch+1: the sampler
+		// replays that epoch from its saved start and the batches already
+		// trained on are passed over.
+		first, skip, steps, sum, seen = r.Epoch, r.Batch, r.Steps, r.Sum, r.Seen
+		begin = begin.Add(-time.Duration(r.PhaseSeconds * float64(time.Second)))
+		if h := t.report.PretrainHistory; len(h) > 0 {
+			mean = h[len(h)-1]
+		}
+	}
+	for epoch := first; epoch < t.s.PretrainEpochs; epoch++ {
+		epochRNG := t.rngState()
+		b := 0
 		err := visit(func(x sdk.Tensor, idx []int64, pairs int) error {
+			if b++; b <= skip {
+				return nil
+			}
 			loss, _, err := t.step(ctx, x, idx, pairs, losses, false, t.s.pretrainLR(steps, total))
 			if err != nil {
 				return err
 			}
 			steps++
 			sum += loss * float64(len(idx))
-			seen += len(idx)
-			t.progress.Step(steps, sum/float64(seen))
-			return nil
+			seen += float64(len(idx))
+			t.progress.Step(steps, sum/seen)
+			if !t.due() {
+				return nil
+			}
+			return t.save(ctx, &State{Phase: StagePretrain, Epoch: epoch, Batch: b, Steps: steps, RNG: epochRNG, Sum: sum, Seen: seen}, start, begin)
 		})
 		if err != nil {
 			return fmt.Errorf("pretrain epoch %d: %w", epoch+1, err)
 		}
-		mean = sum / float64(seen)
+		skip = 0
+		mean = sum / seen
+		sum, seen = 0, 0
 		t.report.PretrainHistory = append(t.report.PretrainHistory, mean)
+		if epoch+1 < t.s.PretrainEpochs || t.m.Clusterer != nil {
+			// The end of pretraining is saved too when cluster init and
+			// joint training follow.
+			if err := t.save(ctx, &State{Phase: StagePretrain, Epoch: epoch + 1, Steps: steps, RNG: t.rngState()}, start, begin); err != nil {
+				return err
+			}
+		}
 	}
 	t.report.PretrainLoss = mean
 	t.report.Seconds[StagePretrain] = time.Since(begin).Seconds()
@@ -276,8 +360,9 @@ func (t *trainer) pretrain(ctx context.Context) error {
 // train runs joint training from the cluster-init assignment a and
 // embeddings z, returning the final ones. Every UpdateInterval batches (or
 // once per epoch) it embeds all data, updates the clusterer and checks the
-// label change.
-func (t *trainer) train(ctx context.Context, a sdk.Assignment, z sdk.Tensor) (sdk.Assignment, sdk.Tensor, error) {
+// label change. start is when the run began, begin when joint training
+// did.
+func (t *trainer) train(ctx context.Context, a sdk.Assignment, z sdk.Tensor, start, begin time.Time) (sdk.Assignment, sdk.Tensor, error) {
 	if t.s.Epochs == 0 {
 		return a, z, nil
 	}
@@ -299,6 +384,17 @@ func (t *trainer) train(ctx context.Context, a sdk.Assignment, z sdk.Tensor) (sd
 	var sum, sumC, seen float64
 	sums := make([]float64, len(losses))
 	steps, updated := 0, 0
+	first, skip := 1, 0
+	var resumedEpochLabels []int32
+	if r := t.resume; r != nil && r.Phase == StageTrain {
+		if r.Sums != nil && len(r.Sums) != len(sums) {
+			return a, z, fmt.Errorf("the checkpoint has %d training losses, the stage %d", len(r.Sums), len(sums))
+		}
+		first, skip, steps, updated = r.Epoch+1, r.Batch, r.Steps, r.Updated
+		sum, sumC, seen = r.Sum, r.SumC, r.Seen
+		copy(sums, r.Sums)
+		resumedEpochLabels = r.EpochLabels
+	}
 	// update embeds all data, updates the clusterer, records the epoch and
 	// reports whether the label change fell below the tolerance.
 	update := func(epoch int) (bool, error) {
@@ -322,9 +418,27 @@ func (t *trainer) train(ctx context.Context, a sdk.Assignment, z sdk.Tensor) (sd
 		clear(sums)
 		return change < t.s.Tol, nil
 	}
-	for epoch := 1; epoch <= t.s.Epochs; epoch++ {
+	// state is the run's state after b batches of the given epoch, which
+	// began with the generator state epochRNG and the labels epochLabels.
+	state := func(epoch, b int, epochRNG []byte, epochLabels []int32) *State {
+		st := &State{Phase: StageTrain, Epoch: epoch, Batch: b, Steps: steps, Updated: updated, RNG: epochRNG,
+			Sum: sum, SumC: sumC, Seen: seen, Sums: slices.Clone(sums), Labels: prev}
+		if t.s.Sampler == SamplerUniform && b > 0 {
+			st.EpochLabels = epochLabels
+		}
+		return st
+	}
+	for epoch := first; epoch <= t.s.Epochs; epoch++ {
 		stop := false
+		epochRNG, epochLabels := t.rngState(), prev
+		if skip > 0 && resumedEpochLabels != nil {
+			epochLabels = resumedEpochLabels
+		}
+		b := 0
 		batch := func(x sdk.Tensor, idx []int64) error {
+			if b++; b <= skip {
+				return nil
+			}
 			loss, parts, err := t.step(ctx, x, idx, 0, losses, true, t.s.LR)
 			if err != nil {
 				return err
@@ -336,20 +450,26 @@ func (t *trainer) train(ctx context.Context, a sdk.Assignment, z sdk.Tensor) (sd
 			}
 			steps++
 			t.progress.Step(steps, sum/seen)
-			if steps%interval != 0 {
+			if steps%interval == 0 {
+				if stop, err = update(epoch); err != nil {
+					return err
+				}
+				if stop {
+					return errStop
+				}
+			}
+			if !t.due() {
 				return nil
 			}
-			if stop, err = update(epoch); err == nil && stop {
-				return errStop
-			}
-			return err
+			return t.save(ctx, state(epoch-1, b, epochRNG, epochLabels), start, begin)
 		}
 		var err error
 		if t.s.Sampler == SamplerUniform {
-			err = t.uniform(ctx, prev, batch)
+			err = t.uniform(ctx, epochLabels, batch)
 		} else {
 			err = t.src.Shuffled(ctx, t.s.BatchSize, t.rng, batch)
 		}
+		skip = 0
 		if err == nil && epoch == t.s.Epochs && updated != steps {
 			stop, err = update(epoch)
 		}
@@ -361,6 +481,11 @@ func (t *trainer) train(ctx context.Context, a sdk.Assignment, z sdk.Tensor) (sd
 			last := t.report.History[len(t.report.History)-1]
 			t.progress.Finish(fmt.Sprintf("train: stopped at epoch %d (step %d), label change %.4f < tol %g", last.Epoch, last.Step, last.LabelChange, t.s.Tol))
 			return a, z, nil
+		}
+		if epoch < t.s.Epochs {
+			if err := t.save(ctx, state(epoch, 0, t.rngState(), nil), start, begin); err != nil {
+				return a, z, err
+			}
 		}
 	}
 	last := t.report.History[len(t.report.History)-1]

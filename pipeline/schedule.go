@@ -3,6 +3,9 @@ package pipeline
 import (
 	"fmt"
 	"math"
+	"strings"
+
+	"github.com/deepclust/deepclust/internal/knn"
 )
 
 // Schedule is the training schedule of a run.
@@ -20,6 +23,12 @@ type Schedule struct {
 	// Neighbors is the number of nearest neighbours a SamplerNeighbors
 	// anchor draws its partner from.
 	Neighbors int
+	// KNNSearch is how SamplerNeighbors finds them: knn.MethodExact,
+	// knn.MethodApprox, or "" (knn.MethodAuto: exact up to
+	// knn.AutoApproxRows samples). The config stores its auto as "",
+	// which the stage cache key omits, so that the keys of stages trained
+	// before this field existed stay valid.
+	KNNSearch string `json:",omitempty"`
 	// PretrainDecay is the pretraining learning-rate schedule: DecayNone
 	// (constant) or DecayCosine (from PretrainLR down to 0 over pretraining).
 	PretrainDecay string
@@ -49,11 +58,14 @@ const (
 	SamplerNeighbors = "neighbors"
 )
 
-// Stage names a stage of a run in metrics and progress output.
+// Stage names a stage of a run in metrics and progress output;
+// StageCheckpoint names the time spent saving checkpoints in a report's
+// Seconds.
 const (
 	StagePretrain    = "pretrain"
 	StageClusterInit = "cluster_init"
 	StageTrain       = "train"
+	StageCheckpoint  = "checkpoint"
 )
 
 // The pretraining learning-rate schedules.
@@ -102,6 +114,8 @@ func (s Schedule) Validate() error {
 		return fmt.Errorf("pretraining decay %q is not one of %s, %s", s.PretrainDecay, DecayNone, DecayCosine)
 	case s.PretrainSampler == SamplerNeighbors && s.Neighbors < 1:
 		return fmt.Errorf("the neighbors sampler needs neighbors ≥ 1, got %d", s.Neighbors)
+	case s.KNNSearch != "" && knn.CheckMethod("train.knn_search", s.KNNSearch) != nil:
+		return fmt.Errorf("the neighbors sampler's search %q is not one of %s", s.KNNSearch, strings.Join(knn.Methods, ", "))
 	case s.PretrainDecay == DecayCosine && s.PretrainLR <= 0 && s.PretrainEpochs > 0:
 		return fmt.Errorf("the cosine pretraining schedule needs a pretraining learning rate > 0")
 	}

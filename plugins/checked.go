@@ -29,11 +29,19 @@ type CallError struct {
 	Failed bool
 	// Err is the problem.
 	Err error
+	// Log is the file that holds the host's log of a failed process
+	// plugin (its stderr, a stack trace), when the host writes one (see
+	// Host.Logger); the message names it.
+	Log string
 }
 
 // Error returns the one-line message.
 func (e *CallError) Error() string {
-	return oneLine(fmt.Sprintf("%s: %s: %v", e.Plugin, e.Method, e.Err))
+	msg := oneLine(fmt.Sprintf("%s: %s: %v", e.Plugin, e.Method, e.Err))
+	if e.Log != "" {
+		msg += " (plugin log: " + e.Log + ")"
+	}
+	return msg
 }
 
 // Unwrap returns the problem.
@@ -58,6 +66,9 @@ type caller struct {
 	inProcess bool
 	// kill ends the plugin's process; nil in-process.
 	kill func()
+	// log writes the host's log file and returns its path ("" for none);
+	// nil in-process.
+	log func() string
 
 	mu     sync.Mutex
 	failed error
@@ -80,7 +91,7 @@ func call[T any](ctx context.Context, c *caller, method string, fn func(ctx cont
 	defer c.mu.Unlock()
 	var zero T
 	if c.failed != nil {
-		return zero, &CallError{Plugin: c.label, Method: method, Failed: true, Err: fmt.Errorf("plugin failed earlier: %w", c.failed)}
+		return zero, &CallError{Plugin: c.label, Method: method, Failed: true, Err: fmt.Errorf("plugin failed earlier: %w", c.failed), Log: c.logFile()}
 	}
 	cctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
@@ -104,13 +115,25 @@ func call[T any](ctx context.Context, c *caller, method string, fn func(ctx cont
 		return r.v, nil
 	}
 	problem, failed := c.classify(ctx, cctx, r.err)
+	ce := &CallError{Plugin: c.label, Method: method, Failed: failed, Err: problem}
 	if failed {
 		c.failed = problem
 		if c.kill != nil {
 			c.kill()
 		}
+		// After kill: the plugin's last words have been logged.
+		ce.Log = c.logFile()
 	}
-	return zero, &CallError{Plugin: c.label, Method: method, Failed: failed, Err: problem}
+	return zero, ce
+}
+
+// logFile returns the host's log file, written now if need be; "" for
+// none.
+func (c *caller) logFile() string {
+	if c.log == nil {
+		return ""
+	}
+	return c.log()
 }
 
 // do is call for methods without a value.

@@ -15,4 +15,11 @@
 // A plugin that crashes, hangs past its timeout, panics or replies with a
 // malformed tensor is marked failed and its process is killed; later calls
 // fail at once with the first error.
+//
+// A plugin process leads a process group of its own, which the host kills
+// as a whole on a failure and on Close; on Linux it dies with the host
+// (parent-death signal). It gets a minimal environment (BaseEnv, plus what
+// Spec.Env names), its binary is never looked up on PATH, and go-plugin's
+// and the plugin's log lines go to a log file named in the error of a
+// failure unless the Host has a Logger.
 package plugins

@@ -8,6 +8,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"os/exec"
+	"slices"
 	"strings"
 
 	"github.com/hashicorp/go-hclog"
@@ -306,6 +308,14 @@ func serveFake(kind sdk.Kind, name string) error {
 		serve.Encoder(&fakeEncoder{}, serve.WithGRPCServerOptions(grpc.ChainUnaryInterceptor(corrupt)))
 		return nil
 	}
+	if name == "linear-env" {
+		serve.Encoder(&envEncoder{})
+		return nil
+	}
+	if name == "linear-crash-hard" {
+		serve.Encoder(&crashingEncoder{})
+		return nil
+	}
 	if name == "linear-old" {
 		// A plugin of the previous protocol version, built before plugins
 		// checked the host's version: only the host can refuse it.
@@ -314,4 +324,55 @@ func serveFake(kind sdk.Kind, name string) error {
 		return nil
 	}
 	return plugins.ServeBuiltin(fakeRegistry(), kind, name)
+}
+
+// envEncoder is the linear encoder; its Doc lists the names of the
+// variables in its environment and its socket directory.
+type envEncoder struct{ fakeEncoder }
+
+func (e *envEncoder) Describe() sdk.Description {
+	d := e.fakeEncoder.Describe()
+	var names []string
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	d.Doc = "env: " + strings.Join(names, " ") + "; socket dir: " + os.Getenv("PLUGIN_UNIX_SOCKET_DIR")
+	return d
+}
+
+// crashingEncoder is the linear encoder whose Forward panics on another
+// goroutine, which nothing recovers: the process dies with a stack trace
+// on stderr.
+type crashingEncoder struct{ fakeEncoder }
+
+func (e *crashingEncoder) Forward(context.Context, sdk.Tensor, bool) (sdk.Forward, error) {
+	go panic("fake encoder crashed hard")
+	select {}
+}
+
+// serveHost is a plugin host process for the tests of host death: it opens
+// the encoder the arguments name (a fake built-in served by this binary,
+// or an executable), prints "ready", and waits to be killed.
+func serveHost(how, what string) error {
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	h := &plugins.Host{
+		Registry: fakeRegistry(),
+		SelfCommand: func(kind sdk.Kind, name string) *exec.Cmd {
+			return exec.Command(exe, "fake-plugin", string(kind), name)
+		},
+	}
+	spec := plugins.Spec{Kind: sdk.KindEncoder, Name: what, Isolation: plugins.Process}
+	if how == "path" {
+		spec = plugins.Spec{Kind: sdk.KindEncoder, Path: what}
+	}
+	if _, err := h.Open(context.Background(), spec); err != nil {
+		return err
+	}
+	fmt.Println("ready")
+	select {}
 }

@@ -3,10 +3,9 @@ package plugins
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"regexp"
 	"strings"
@@ -29,14 +28,27 @@ type Host struct {
 	// SelfCommand returns the command that serves the built-in kind/name
 	// through the protocol, for built-ins with Isolation Process; the CLI
 	// runs "deepclust plugin serve KIND NAME", which calls ServeBuiltin.
+	// The host replaces the command's environment with the plugin
+	// environment (see BaseEnv).
 	SelfCommand func(kind sdk.Kind, name string) *exec.Cmd
-	// Logger receives the host's and the plugins' logs (a plugin's stderr
-	// lines are re-logged here); nil discards them.
+	// Logger receives the host's and the plugins' log lines: go-plugin's,
+	// and each plugin's stderr (its hclog lines at their levels, other
+	// lines at debug, a crash's stack trace at error). Nil keeps the last
+	// MiB of them in memory and, once a plugin fails, writes them to a log
+	// file in LogDir, which the error names (CallError.Log), so that the
+	// user sees one error line.
 	Logger hclog.Logger
+	// LogDir is the directory of that log file; empty for the OS
+	// temporary directory.
+	LogDir string
 
 	// protocolVersion overrides serve.ProtocolVersion, for tests of the
 	// version check.
 	protocolVersion int
+
+	once   sync.Once
+	logger hclog.Logger
+	flog   *failureLog
 }
 
 // Plugin is an opened plugin. Its Encoder, Clusterer or Loss checks every
@@ -46,7 +58,31 @@ type Plugin struct {
 	desc   sdk.Description
 	impl   sdk.Describer
 	client *plugin.Client // nil in-process
+	runner *groupRunner   // nil in-process
 	pid    int
+	closed sync.Once
+}
+
+// start sets up what the host's first plugin process needs: the logger,
+// and the removal of socket directories that killed hosts left behind.
+func (h *Host) start() {
+	h.once.Do(func() {
+		h.logger = h.Logger
+		if h.logger == nil {
+			h.flog = &failureLog{dir: h.LogDir}
+			h.logger = hclog.New(&hclog.LoggerOptions{Name: "deepclust", Output: h.flog, Level: hclog.Debug})
+		}
+		sweepSocketDirs(socketBase())
+	})
+}
+
+// logFile writes the kept log lines to the failure log file and returns
+// its path; "" when the host has a Logger.
+func (h *Host) logFile() string {
+	if h.flog == nil {
+		return ""
+	}
+	return h.flog.persist()
 }
 
 // Open starts (or, in-process, instantiates) the plugin s asks for and
@@ -97,9 +133,22 @@ func (p *Plugin) wrap(impl sdk.Describer, c *caller) error {
 }
 
 func (h *Host) openProcess(ctx context.Context, s Spec) (*Plugin, error) {
+	h.start()
 	var cmd *exec.Cmd
 	if s.Path != "" {
-		cmd = exec.Command(s.Path, s.Args...)
+		path, err := executable(s.Path)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", s.label(), err)
+		}
+		if s.SHA256 != "" {
+			switch ok, err := checkSum(path, s.SHA256); {
+			case err != nil:
+				return nil, fmt.Errorf("%s: starting %s: %w", s.label(), path, err)
+			case !ok:
+				return nil, fmt.Errorf("%s: sha256 of %s does not match the pinned %s", s.label(), path, s.SHA256)
+			}
+		}
+		cmd = exec.Command(path, s.Args...)
 	} else {
 		if h.SelfCommand == nil {
 			return nil, fmt.Errorf("%s: the host cannot run built-ins as a process (no self command)", s.label())
@@ -109,42 +158,47 @@ func (h *Host) openProcess(ctx context.Context, s Spec) (*Plugin, error) {
 		}
 		cmd = h.SelfCommand(s.Kind, s.Name)
 	}
-	var secure *plugin.SecureConfig
-	if s.SHA256 != "" {
-		sum, _ := hex.DecodeString(s.SHA256) // checked by withDefaults
-		secure = &plugin.SecureConfig{Checksum: sum, Hash: sha256.New()}
-	}
-	logger := h.Logger
-	if logger == nil {
-		logger = hclog.NewNullLogger()
-	}
+	cmd.Env = pluginEnv(os.Environ(), s.Env)
 	stderr := &lastLine{}
 	handshake := serve.Handshake
 	if h.protocolVersion != 0 {
 		handshake.ProtocolVersion = uint(h.protocolVersion)
 	}
+	var run *groupRunner
 	client := plugin.NewClient(&plugin.ClientConfig{
-		Stderr:           stderr,
-		HandshakeConfig:  handshake,
-		Plugins:          plugin.PluginSet{string(s.Kind): &hostedPlugin{}},
-		Cmd:              cmd,
-		SecureConfig:     secure,
+		Stderr:          stderr,
+		HandshakeConfig: handshake,
+		Plugins:         plugin.PluginSet{string(s.Kind): &hostedPlugin{}},
+		// The runner starts cmd in a process group of its own; go-plugin
+		// gives it a private socket directory (mode 0700), removed when
+		// the plugin is killed.
+		RunnerFunc:       runnerFunc(cmd, &run),
+		UnixSocketConfig: &plugin.UnixSocketConfig{TempDir: socketBase()},
+		SkipHostEnv:      true,
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		AutoMTLS:         true,
 		StartTimeout:     s.Timeout,
-		Logger:           logger.Named(string(s.Kind)).With("plugin", s.label()),
+		Logger:           h.logger.Named(string(s.Kind)).With("plugin", s.label()),
 		GRPCDialOptions: []grpc.DialOption{grpc.WithDefaultCallOptions(
 			grpc.MaxCallRecvMsgSize(serve.MaxMessageSize), grpc.MaxCallSendMsgSize(serve.MaxMessageSize))},
 	})
 	p := &Plugin{label: s.label(), client: client}
 	fail := func(format string, args ...any) (*Plugin, error) {
-		client.Kill()
-		return nil, fmt.Errorf("%s: "+format, append([]any{p.label}, args...)...)
+		p.kill()
+		err := fmt.Errorf("%s: "+format, append([]any{p.label}, args...)...)
+		if run != nil && run.Pid() > 0 {
+			if log := h.logFile(); log != "" {
+				err = fmt.Errorf("%w (plugin log: %s)", err, log)
+			}
+		}
+		return nil, err
 	}
 	rpc, err := client.Client()
+	p.runner = run
+	if run != nil {
+		p.pid = run.Pid()
+	}
 	switch {
-	case errors.Is(err, plugin.ErrChecksumsDoNotMatch):
-		return fail("sha256 of %s does not match the pinned %s", cmd.Path, s.SHA256)
 	case err != nil && versionMismatch.MatchString(err.Error()):
 		m := versionMismatch.FindStringSubmatch(err.Error())
 		return fail("%s speaks deepclust plugin protocol %s, this host speaks %d; rebuild the plugin against a matching sdk", cmd.Path, m[1], handshake.ProtocolVersion)
@@ -152,7 +206,7 @@ func (h *Host) openProcess(ctx context.Context, s Spec) (*Plugin, error) {
 		// go-plugin's several-line explanation, condensed.
 		// Kill waits for the process and for its stderr to be copied, so
 		// that the last line is there to quote.
-		client.Kill()
+		p.kill()
 		said := "it wrote nothing to stderr"
 		line := stderr.last()
 		if _, refusal, ok := strings.Cut(line, "deepclust plugin: the host speaks"); ok {
@@ -165,14 +219,11 @@ func (h *Host) openProcess(ctx context.Context, s Spec) (*Plugin, error) {
 	case err != nil:
 		return fail("starting %s: %s", cmd.Path, oneLine(err.Error()))
 	}
-	if rc := client.ReattachConfig(); rc != nil {
-		p.pid = rc.Pid
-	}
 	raw, err := rpc.Dispense(string(s.Kind))
 	if err != nil {
 		return fail("starting: %v", err)
 	}
-	c := &caller{label: p.label, timeout: s.Timeout, kill: client.Kill}
+	c := &caller{label: p.label, timeout: s.Timeout, kill: p.kill, log: h.logFile}
 	impl, err := call(ctx, c, "Describe", func(ctx context.Context) (sdk.Describer, error) {
 		d, err := serve.NewClient(ctx, raw.(*grpc.ClientConn), s.Kind)
 		if status.Code(err) == codes.Unimplemented {
@@ -181,7 +232,7 @@ func (h *Host) openProcess(ctx context.Context, s Spec) (*Plugin, error) {
 		return d, err
 	})
 	if err != nil {
-		client.Kill()
+		p.Close()
 		return nil, err
 	}
 	if s.Name != "" && impl.Describe().Name != s.Name {
@@ -191,6 +242,15 @@ func (h *Host) openProcess(ctx context.Context, s Spec) (*Plugin, error) {
 		return fail("%v", err)
 	}
 	return p, nil
+}
+
+// kill ends a failed plugin at once: its whole process group, then
+// go-plugin's side of it, which waits until the plugin's output is read.
+func (p *Plugin) kill() {
+	if p.runner != nil {
+		p.runner.killGroup()
+	}
+	p.client.Kill()
 }
 
 // versionMismatch matches go-plugin's error for a plugin whose handshake
@@ -282,11 +342,19 @@ func (p *Plugin) Loss() (sdk.Loss, error) {
 }
 
 // Close ends the plugin's process, if it has one, and waits for it to be
-// gone. It is safe to call more than once.
+// gone: it asks the plugin to exit, kills it if it has not within two
+// seconds, and then kills whatever is left of its process group. It is
+// safe to call more than once.
 func (p *Plugin) Close() error {
-	if p.client != nil {
+	p.closed.Do(func() {
+		if p.client == nil {
+			return
+		}
 		p.client.Kill()
-	}
+		if p.runner != nil {
+			p.runner.killGroup()
+		}
+	})
 	return nil
 }
 

@@ -29,8 +29,17 @@ import (
 
 // TestMain doubles as the fake plugin binary: run as
 // "TESTBINARY fake-plugin KIND NAME" it serves that fake instead of
-// running tests.
+// running tests. Run as "TESTBINARY fake-host builtin|path NAME|PATH" it
+// is a host that opens that encoder and waits to be killed.
 func TestMain(m *testing.M) {
+	if len(os.Args) == 4 && os.Args[1] == "fake-host" {
+		inChild = true
+		if err := serveHost(os.Args[2], os.Args[3]); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
 	if len(os.Args) == 4 && os.Args[1] == "fake-plugin" {
 		inChild = true
 		if err := serveFake(sdk.Kind(os.Args[2]), os.Args[3]); err != nil {

@@ -30,7 +30,10 @@ type Spec struct {
 	Kind sdk.Kind
 	// Name selects a built-in plugin; exactly one of Name and Path is set.
 	Name string
-	// Path is the executable of an external plugin.
+	// Path is the executable of an external plugin. A relative path is
+	// relative to the working directory (package config resolves the paths
+	// of a config file against the file's directory); it is never looked
+	// up on PATH.
 	Path string
 	// SHA256 optionally pins the hex SHA-256 of the executable at Path; a
 	// binary that does not match is not started.
@@ -42,6 +45,10 @@ type Spec struct {
 	Timeout time.Duration
 	// Args are extra command-line arguments for the executable at Path.
 	Args []string
+	// Env names environment variables of the host that the plugin process
+	// gets besides BaseEnv's; the others are withheld from it. An
+	// in-process plugin shares the host's environment.
+	Env []string
 }
 
 // label names the plugin in errors: kind, name or path, and isolation.
@@ -80,6 +87,9 @@ func (s Spec) withDefaults() (Spec, error) {
 		return s, fmt.Errorf("%s: args are passed to an external binary; they need path", s.label())
 	case s.Timeout < 0:
 		return s, fmt.Errorf("%s: negative timeout %v", s.label(), s.Timeout)
+	}
+	if err := checkEnvNames(s.Env); err != nil {
+		return s, fmt.Errorf("%s: %w", s.label(), err)
 	}
 	if s.SHA256 != "" {
 		if b, err := hex.DecodeString(s.SHA256); err != nil || len(b) != 32 {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The test suite: README's test command. Runs the main module's tests, the
-# pure-Go (noasm) kernels, and the example plugin's own module.
+# pure-Go (noasm) kernels, and the nested modules (examples, deepclust-beam).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # The DuckDB interop test reads and writes Parquet with DuckDB's Node package.
@@ -24,7 +24,14 @@ if ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null 
 fi
 go test -count=1 ./...
 go test -count=1 -tags noasm ./internal/kernels/...
-for mod in examples/*/go.mod; do
+# Nested modules: the examples, and cmd/deepclust-beam (Apache Beam on
+# Prism; its own module so that Beam stays out of deepclust's dependencies;
+# its first compile takes several minutes on 2 cores).
+for mod in examples/*/go.mod cmd/deepclust-beam/go.mod; do
   [ -e "$mod" ] || continue
   (cd "$(dirname "$mod")" && go test -count=1 ./...)
 done
+(cd cmd/deepclust-beam && go vet ./...)
+# Each fuzz target for a second, and the mutation harness on a few
+# mutations of each input format (scripts/fuzz.sh; under two minutes).
+bash scripts/fuzz.sh

@@ -211,7 +211,7 @@ func (c *Clusterer) Loss(_ context.Context, req sdk.ClusterLossRequest) (sdk.Clu
 		return sdk.ClusterLoss{}, err
 	}
 	if c.target == nil {
-		return sdk.ClusterLoss{}, fmt.Errorf("dec: loss before Update: the targets P are not saved, so after Load call Update on all embeddings first")
+		return sdk.ClusterLoss{}, fmt.Errorf("dec: loss before Update: no targets P (a state saved by an older version holds none): call Update on all embeddings first")
 	}
 	zs, err := c.embeddings("loss", req.Z, 0)
 	if err != nil {

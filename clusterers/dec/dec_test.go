@@ -2,6 +2,7 @@ package dec
 
 import (
 	"context"
+	"encoding/binary"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -304,9 +305,11 @@ func TestDeterministic(t *testing.T) {
 }
 
 // TestSaveLoad saves after training, loads into a fresh clusterer and
-// checks that further identical steps give bit-identical centroids (so the
-// Adam moments and step count were restored), and that Loss after Load
-// needs an Update.
+// checks that the targets P came back (Loss needs no Update and gives the
+// same loss and gradients) and that further identical steps give
+// bit-identical centroids (so the Adam moments and step count were
+// restored). A version 1 state, without targets, still loads, and Loss
+// after it needs an Update.
 func TestSaveLoad(t *testing.T) {
 	ctx := context.Background()
 	z := blobs(10, 90, 2, 3, 6)
@@ -322,23 +325,41 @@ func TestSaveLoad(t *testing.T) {
 	}
 	idx := []int64{0, 1, 2}
 	batch := sdk.Tensor{Shape: []int{3, 2}, Data: slices.Clone(z.Data[:6])}
-	if _, err := d.Loss(ctx, sdk.ClusterLossRequest{Z: batch, Indices: idx}); err == nil || !strings.Contains(err.Error(), "Update") {
-		t.Errorf("Loss after Load without Update: %v", err)
-	}
+	var losses []sdk.ClusterLoss
 	for _, x := range []*Clusterer{c, d} {
-		if _, err := x.Update(ctx, z); err != nil {
-			t.Fatal(err)
+		l, err := x.Loss(ctx, sdk.ClusterLossRequest{Z: batch, Indices: idx, Train: true})
+		if err != nil {
+			t.Fatalf("Loss after Load: %v", err)
 		}
-		if _, err := x.Loss(ctx, sdk.ClusterLossRequest{Z: batch, Indices: idx, Train: true}); err != nil {
-			t.Fatal(err)
-		}
+		losses = append(losses, l)
 		if err := x.Step(ctx, sdk.ClusterStepRequest{Weight: 1}); err != nil {
 			t.Fatal(err)
 		}
 	}
+	if losses[0].Value != losses[1].Value || !slices.Equal(losses[0].GradZ.Data, losses[1].GradZ.Data) {
+		t.Fatal("Loss after Load differs from the saved clusterer's")
+	}
 	if !slices.Equal(c.centroids, d.centroids) || c.opt.steps != d.opt.steps {
 		t.Fatal("a step after Load differs from the same step on the saved clusterer")
 	}
+	// Version 1: the same layout without the targets.
+	v1 := slices.Clone(state[:len(state)-8-8*len(c.target)])
+	binary.LittleEndian.PutUint32(v1[8:], 1)
+	old := configured(t, 2, 99, map[string]any{"k": 3})
+	if err := old.Load(ctx, v1); err != nil {
+		t.Fatalf("version 1 state: %v", err)
+	}
+	if _, err := old.Loss(ctx, sdk.ClusterLossRequest{Z: batch, Indices: idx}); err == nil || !strings.Contains(err.Error(), "Update") {
+		t.Errorf("Loss after loading a version 1 state without Update: %v", err)
+	}
+	if _, err := old.Update(ctx, z); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := old.Loss(ctx, sdk.ClusterLossRequest{Z: batch, Indices: idx}); err != nil {
+		t.Errorf("Loss after Update: %v", err)
+	}
+	bad := slices.Clone(state)
+	binary.LittleEndian.PutUint64(bad[len(bad)-8:], math.Float64bits(math.NaN()))
 	cases := []struct {
 		name  string
 		c     *Clusterer
@@ -349,6 +370,8 @@ func TestSaveLoad(t *testing.T) {
 		{"other k", configured(t, 2, 0, map[string]any{"k": 4}), state, "k=3"},
 		{"other optimiser", configured(t, 2, 0, map[string]any{"k": 3, "optimizer": "sgd"}), state, "optimizer"},
 		{"garbage", configured(t, 2, 0, map[string]any{"k": 3}), []byte(strings.Repeat("not a state ", 4)), "does not start"},
+		{"bad target", configured(t, 2, 0, map[string]any{"k": 3}), bad, "probability"},
+		{"huge target", configured(t, 2, 0, map[string]any{"k": 3}), append(slices.Clone(state[:len(state)-8-8*len(c.target)]), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f), "rows"},
 	}
 	for _, tc := range cases {
 		if err := tc.c.Load(ctx, tc.state); err == nil || !strings.Contains(err.Error(), tc.want) {

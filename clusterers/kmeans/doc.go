@@ -13,11 +13,28 @@
 // μ_j = mean of cluster j) until the labels repeat, the summed squared
 // centre shift Σ_j ‖μ_j' − μ_j‖² is at most tol·(1/d)Σ_t Var(z_·t), or
 // max_iter rounds have run; n_init runs, the lowest J wins. An empty cluster
-// takes the point farthest from its centre. Distances use
-// ‖z‖² − 2 z·μ + ‖μ‖² with z·μ from a float32 GEMM; means, shifts and J are
-// accumulated in float64. Rows are processed in fixed chunks of 512 by two
-// goroutines and per-chunk partial sums are added in chunk order, so a seed
-// gives bit-identical results whatever the scheduling or GOMAXPROCS.
+// takes the point farthest from its centre.
+//
+// Each row's label is argmin_j R_j, R_j the squared distance to the
+// float64 centre computed in float64 (ties to the lower index). It is found
+// fast and exactly: ‖z‖² − 2 z·μ_j + ‖μ_j‖² with z·μ_j from the float32
+// GEMM of internal/kernels, in blocks of rows that fit the cache, with a
+// rigorous bound on its rounding error; where two centres are within that
+// bound, R_j decides (distance.go). Lloyd rounds skip the rows whose label
+// Elkan's triangle-inequality bounds (Hamerly's when n·k bounds would not
+// fit in memory) prove unchanged, with every bound rounded outwards so that
+// the skipped rows are exactly rows whose label cannot change (bounds.go).
+// Cluster sums are in float64 per chunk of 512 rows in row order, then over
+// chunks in order; when float64 sums of the data are exact (every feature's
+// values on a grid 2^e with Σ|z| < 2^(e+53), e.g. pixels k/255), they are
+// instead updated with the rows that changed cluster, which gives the same
+// values. The greedy k-means++ keeps D² in one array lowered in place and
+// scores only rows that a candidate may come closer to. So Fit returns
+// bit-identical labels, centroids and J to plain Lloyd rounds that score
+// every row against every centre (tested against such a reference), and,
+// rows being processed in fixed chunks by two goroutines with partial
+// results combined in chunk order, a seed gives bit-identical results
+// whatever the scheduling or GOMAXPROCS.
 //
 // During joint training the clusterer supplies DCN's loss on a batch of N
 // rows with their stored assignments s_i,

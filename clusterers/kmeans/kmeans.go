@@ -252,7 +252,7 @@ func (c *Clusterer) Update(_ context.Context, z sdk.Tensor) (sdk.Assignment, err
 		c.setState(cen.f64, labels)
 	default:
 		labels = make([]int32, a.n)
-		assign(a, cen, labels, nil)
+		assign(a, cen, labels)
 		obj = inertia(a, cen, labels)
 		c.assignments = labels
 	}
@@ -273,7 +273,7 @@ func (c *Clusterer) Assign(_ context.Context, z sdk.Tensor) (sdk.Assignment, err
 	}
 	cen := newCentres(clone(c.centroids), c.k, c.dim)
 	labels := make([]int32, a.n)
-	assign(a, cen, labels, nil)
+	assign(a, cen, labels)
 	return sdk.Assignment{Labels: labels, Objective: inertia(a, cen, labels)}, nil
 }
 

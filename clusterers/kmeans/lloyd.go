@@ -3,12 +3,11 @@ package kmeans
 import (
 	"cmp"
 	"math"
+	"math/bits"
 	"math/rand/v2"
 	"slices"
 	"sync"
 	"sync/atomic"
-
-	"github.com/deepclust/deepclust/internal/kernels"
 )
 
 const (
@@ -20,15 +19,20 @@ const (
 	workers = 2
 )
 
-// data is a row-major n×d float32 matrix with its squared row norms.
+// data is a row-major n×d float32 matrix with its squared row norms (in
+// float64, rows summed in feature order) and norms.
 type data struct {
 	x      []float32
 	n, d   int
 	sqNorm []float64
+	norm   []float64
+	// exact caches exactSums: 0 not known yet, 1 true, −1 false.
+	exact int8
 }
 
 func newData(x []float32, n, d int) *data {
 	sq := make([]float64, n)
+	norm := make([]float64, n)
 	forEachChunk(n, func(_, lo, hi int) {
 		for i := lo; i < hi; i++ {
 			var s float64
@@ -36,29 +40,98 @@ func newData(x []float32, n, d int) *data {
 				s += float64(v) * float64(v)
 			}
 			sq[i] = s
+			norm[i] = math.Sqrt(s)
 		}
 	})
-	return &data{x: x, n: n, d: d, sqNorm: sq}
+	return &data{x: x, n: n, d: d, sqNorm: sq, norm: norm}
 }
 
 func (a *data) row(i int) []float32 { return a.x[i*a.d : (i+1)*a.d] }
+
+// exactSums reports whether every float64 sum of any subset of the values
+// of any one feature, added and subtracted in any order, is exact: true
+// when, for every feature, the values are multiples of 2^e (e the lowest
+// set bit of any of them) and their absolute sum is below 2^(e+53). MNIST
+// pixels (k/255 in float32, ≤ 1) over 70,000 rows need 48 bits. Then
+// cluster sums can be updated with the rows that changed cluster instead of
+// being recomputed, with the same values.
+func (a *data) exactSums() bool {
+	if a.exact != 0 {
+		return a.exact > 0
+	}
+	d := a.d
+	nc := numChunks(a.n)
+	low := make([]int32, nc*d)
+	abs := make([]float64, nc*d)
+	forEachChunk(a.n, func(ch, lo, hi int) {
+		lw, ab := low[ch*d:(ch+1)*d], abs[ch*d:(ch+1)*d]
+		for t := range lw {
+			lw[t] = math.MaxInt32
+		}
+		for i := lo; i < hi; i++ {
+			for t, v := range a.row(i) {
+				if v == 0 {
+					continue
+				}
+				ab[t] += math.Abs(float64(v))
+				lw[t] = min(lw[t], lowestBit(v))
+			}
+		}
+	})
+	exact := true
+	for t := range d {
+		e := int32(math.MaxInt32)
+		var total float64
+		for ch := range nc {
+			e = min(e, low[ch*d+t])
+			total += abs[ch*d+t]
+		}
+		// total is rounded; n·u₆₄ bounds its relative error.
+		if e != math.MaxInt32 && !(total*(1+float64(a.n+1)*u64) < math.Ldexp(1, int(e)+53)) {
+			exact = false
+			break
+		}
+	}
+	a.exact = -1
+	if exact {
+		a.exact = 1
+	}
+	return exact
+}
+
+// lowestBit is the exponent e of the lowest set bit of v ≠ 0: v is an odd
+// multiple of 2^e.
+func lowestBit(v float32) int32 {
+	b := math.Float32bits(v) & 0x7fffffff
+	exp, mant := int32(b>>23), b&0x7fffff
+	if exp == 0 {
+		return -149 + int32(bits.TrailingZeros32(mant))
+	}
+	return exp - 150 + int32(bits.TrailingZeros32(mant|1<<23))
+}
 
 func numChunks(n int) int { return (n + chunkRows - 1) / chunkRows }
 
 // forEachChunk calls f(chunk, lo, hi) for every chunk of rows [lo, hi) of n,
 // from up to workers goroutines. f must write only to chunk-owned memory.
 func forEachChunk(n int, f func(chunk, lo, hi int)) {
+	forEachChunkW(n, func(_, chunk, lo, hi int) { f(chunk, lo, hi) })
+}
+
+// forEachChunkW is forEachChunk that also passes the index w < workers of
+// the goroutine running f; f may use memory owned by w.
+func forEachChunkW(n int, f func(w, chunk, lo, hi int)) {
 	nc := numChunks(n)
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	for range min(workers, nc) {
+	for w := range min(workers, nc) {
 		wg.Go(func() {
 			for {
 				c := int(next.Add(1)) - 1
 				if c >= nc {
 					return
 				}
-				f(c, c*chunkRows, min(n, (c+1)*chunkRows))
+				f(w, c, c*chunkRows, min(n, (c+1)*chunkRows))
 			}
 		})
 	}
@@ -73,77 +146,6 @@ func sqDist(a []float32, b []float64) float64 {
 		s += t * t
 	}
 	return s
-}
-
-// centres holds k centroids in float64 (the master copy) and float32 (the
-// GEMM operand) with the squared norms of the float32 copy.
-type centres struct {
-	k, d   int
-	f64    []float64
-	f32    []float32
-	sqNorm []float32
-}
-
-func newCentres(f64 []float64, k, d int) *centres {
-	c := &centres{k: k, d: d, f64: f64, f32: make([]float32, k*d), sqNorm: make([]float32, k)}
-	c.sync()
-	return c
-}
-
-// sync refreshes the float32 copy and norms from f64.
-func (c *centres) sync() {
-	for j := range c.k {
-		var s float64
-		for t := range c.d {
-			v := float32(c.f64[j*c.d+t])
-			c.f32[j*c.d+t] = v
-			s += float64(v) * float64(v)
-		}
-		c.sqNorm[j] = float32(s)
-	}
-}
-
-func (c *centres) row(j int) []float64 { return c.f64[j*c.d : (j+1)*c.d] }
-
-// clusterSums is one chunk's partial per-cluster coordinate sums and sizes.
-type clusterSums struct {
-	sums  []float64
-	sizes []int64
-}
-
-// assign writes the nearest centre of every row into labels, using
-// argmin_j ‖μ_j‖² − 2 x·μ_j with x·μ_j from one GEMM per chunk (ties go to
-// the lower index). When partials is non-nil (one per chunk), it also
-// accumulates the chunk's per-cluster sums there.
-func assign(a *data, c *centres, labels []int32, partials []clusterSums) {
-	k, d := c.k, c.d
-	forEachChunk(a.n, func(ch, lo, hi int) {
-		rows := hi - lo
-		dots := make([]float32, rows*k)
-		kernels.Gemm(false, true, rows, k, d, 1, a.x[lo*d:hi*d], d, c.f32, d, 0, dots, k)
-		var p *clusterSums
-		if partials != nil {
-			p = &partials[ch]
-			clear(p.sums)
-			clear(p.sizes)
-		}
-		for r := range rows {
-			best, bestDist := 0, float32(math.Inf(1))
-			for j, dot := range dots[r*k : (r+1)*k] {
-				if dist := c.sqNorm[j] - 2*dot; dist < bestDist {
-					best, bestDist = j, dist
-				}
-			}
-			labels[lo+r] = int32(best)
-			if p != nil {
-				p.sizes[best]++
-				sum := p.sums[best*d : (best+1)*d]
-				for t, v := range a.row(lo + r) {
-					sum[t] += float64(v)
-				}
-			}
-		}
-	})
 }
 
 // inertia is Σ_i ‖x_i − μ_{labels_i}‖², in float64 from the float64
@@ -166,26 +168,45 @@ func inertia(a *data, c *centres, labels []int32) float64 {
 
 // tolerance turns scikit-learn's relative tol into an absolute bound on
 // the summed squared centre shift: tol × mean over features of the
-// (population) variance of that feature.
+// (population) variance of that feature. Sums are per chunk, then over
+// chunks in order.
 func tolerance(a *data, tol float64) float64 {
-	if tol == 0 {
+	if tol == 0 || a.n == 0 {
 		return 0
 	}
-	mean := make([]float64, a.d)
-	for i := range a.n {
-		for t, v := range a.row(i) {
-			mean[t] += float64(v)
+	d, nc := a.d, numChunks(a.n)
+	part := make([]float64, nc*d)
+	forEachChunk(a.n, func(ch, lo, hi int) {
+		p := part[ch*d : (ch+1)*d]
+		for i := lo; i < hi; i++ {
+			for t, v := range a.row(i) {
+				p[t] += float64(v)
+			}
+		}
+	})
+	mean := make([]float64, d)
+	for ch := range nc {
+		for t, v := range part[ch*d : (ch+1)*d] {
+			mean[t] += v
 		}
 	}
 	for t := range mean {
 		mean[t] /= float64(a.n)
 	}
-	var ss float64
-	for i := range a.n {
-		for t, v := range a.row(i) {
-			dv := float64(v) - mean[t]
-			ss += dv * dv
+	sq := make([]float64, nc)
+	forEachChunk(a.n, func(ch, lo, hi int) {
+		var ss float64
+		for i := lo; i < hi; i++ {
+			for t, v := range a.row(i) {
+				dv := float64(v) - mean[t]
+				ss += dv * dv
+			}
 		}
+		sq[ch] = ss
+	})
+	var ss float64
+	for _, v := range sq {
+		ss += v
 	}
 	return tol * ss / float64(a.n*a.d)
 }
@@ -198,61 +219,59 @@ func tolerance(a *data, tol float64) float64 {
 // the points farthest from their centres. It returns the labels (from a
 // final assignment to the final centres), the inertia and the number of
 // rounds run.
+//
+// Labels are argmin_j R_j (see distance.go), found with Elkan's or
+// Hamerly's bounds (bounds.go), which skip only rows whose label cannot
+// change; cluster sums are per chunk of chunkRows rows in row order, then
+// over chunks in order, or updated with the rows that changed cluster when
+// float64 sums of the data are exact (data.exactSums), which gives the same
+// values. The result is thus bit-identical to plain Lloyd rounds that score
+// every row against every centre.
 func lloyd(a *data, c *centres, maxIter int, tolAbs float64) (labels []int32, objective float64, rounds int) {
 	k, d := c.k, c.d
-	labels = make([]int32, a.n)
-	old := make([]int32, a.n)
-	for i := range old {
-		old[i] = -1
-	}
-	partials := make([]clusterSums, numChunks(a.n))
-	for i := range partials {
-		partials[i] = clusterSums{sums: make([]float64, k*d), sizes: make([]int64, k)}
-	}
+	e := newEngine(a, c)
 	sums := make([]float64, k*d)
 	sizes := make([]int64, k)
+	work := make([]float64, k*d)
+	workSizes := make([]int64, k)
+	old := make([]float64, k*d)
 	strict := false
 	for rounds < maxIter {
 		rounds++
-		assign(a, c, labels, partials)
-		clear(sums)
-		clear(sizes)
-		for _, p := range partials {
-			for t, v := range p.sums {
-				sums[t] += v
-			}
-			for j, n := range p.sizes {
-				sizes[j] += n
-			}
-		}
-		reseedEmpty(a, c, labels, sums, sizes)
+		changes := e.pass(true)
+		e.collect(sums, sizes)
+		copy(work, sums)
+		copy(workSizes, sizes)
+		reseedEmpty(a, c, e.labels, work, workSizes)
+		copy(old, c.f64)
 		var shift float64
 		for j := range k {
 			scale := 1.0
-			if sizes[j] > 0 {
-				scale = 1 / float64(sizes[j])
+			if workSizes[j] > 0 {
+				scale = 1 / float64(workSizes[j])
 			}
 			for t := range d {
-				v := sums[j*d+t] * scale
+				v := work[j*d+t] * scale
 				dv := v - c.f64[j*d+t]
 				shift += dv * dv
 				c.f64[j*d+t] = v
 			}
 		}
 		c.sync()
-		if slices.Equal(labels, old) {
+		if changes == 0 {
+			// The labels repeat those of the previous round.
 			strict = true
 			break
 		}
+		e.advance(old)
 		if shift <= tolAbs {
 			break
 		}
-		copy(old, labels)
 	}
 	if !strict {
-		assign(a, c, labels, nil)
+		e.pass(false)
 	}
-	return labels, inertia(a, c, labels), rounds
+	return e.labels, inertia(a, c, e.labels), rounds
 }
 
 // reseedEmpty gives every empty cluster (in increasing index order) one of
@@ -292,99 +311,6 @@ func reseedEmpty(a *data, c *centres, labels []int32, sums []float64, sizes []in
 		sizes[j] = 1
 		sizes[from]--
 	}
-}
-
-// plusPlus picks k initial centres by greedy k-means++ as scikit-learn's
-// _kmeans_plusplus does: the first centre uniformly at random, then for
-// each further centre 2+⌊ln k⌋ candidates sampled with probability
-// proportional to D² (the squared distance to the nearest centre chosen so
-// far), keeping the candidate that lowers the potential Σ D² most.
-func plusPlus(a *data, k int, rng *rand.Rand) *centres {
-	trials := 2 + int(math.Log(float64(k)))
-	d := a.d
-	chosen := make([]float64, 0, k*d)
-	take := func(i int) {
-		for _, v := range a.row(i) {
-			chosen = append(chosen, float64(v))
-		}
-	}
-	first := rng.IntN(a.n)
-	take(first)
-	closest := make([]float64, a.n)
-	pot := distancesTo(a, []int{first}, nil, [][]float64{closest})[0]
-	cumsum := make([]float64, a.n)
-	cand := make([][]float64, trials)
-	for t := range cand {
-		cand[t] = make([]float64, a.n)
-	}
-	ids := make([]int, trials)
-	for len(chosen) < k*d {
-		var run float64
-		for i, v := range closest {
-			run += v
-			cumsum[i] = run
-		}
-		for t := range ids {
-			r := rng.Float64() * pot
-			ids[t] = min(searchSorted(cumsum, r), a.n-1)
-		}
-		pots := distancesTo(a, ids, closest, cand)
-		best := 0
-		for t := range pots {
-			if pots[t] < pots[best] {
-				best = t
-			}
-		}
-		pot = pots[best]
-		copy(closest, cand[best])
-		take(ids[best])
-	}
-	return newCentres(chosen, k, d)
-}
-
-// searchSorted is numpy's searchsorted(side='left'): the first index whose
-// cumulative sum is ≥ r (len(cumsum) if none).
-func searchSorted(cumsum []float64, r float64) int {
-	i, _ := slices.BinarySearch(cumsum, r)
-	return i
-}
-
-// distancesTo sets out[t][i] = ‖x_i − x_{ids[t]}‖², lowered to prev[i]
-// when prev is non-nil, and returns each candidate's potential Σ_i out[t][i]
-// (summed per chunk, then over chunks in order). Distances use
-// ‖x‖² − 2x·y + ‖y‖² with one GEMM per chunk, clamped at 0.
-func distancesTo(a *data, ids []int, prev []float64, out [][]float64) []float64 {
-	m, d := len(ids), a.d
-	rows := make([]float32, m*d)
-	for t, id := range ids {
-		copy(rows[t*d:], a.row(id))
-	}
-	part := make([]float64, numChunks(a.n)*m)
-	forEachChunk(a.n, func(ch, lo, hi int) {
-		nr := hi - lo
-		dots := make([]float32, nr*m)
-		kernels.Gemm(false, true, nr, m, d, 1, a.x[lo*d:hi*d], d, rows, d, 0, dots, m)
-		for t, id := range ids {
-			var s float64
-			for r := range nr {
-				i := lo + r
-				dist := max(a.sqNorm[i]-2*float64(dots[r*m+t])+a.sqNorm[id], 0)
-				if prev != nil {
-					dist = min(dist, prev[i])
-				}
-				out[t][i] = dist
-				s += dist
-			}
-			part[ch*m+t] = s
-		}
-	})
-	pots := make([]float64, m)
-	for ch := range numChunks(a.n) {
-		for t := range m {
-			pots[t] += part[ch*m+t]
-		}
-	}
-	return pots
 }
 
 // bestOf runs nInit k-means++ seedings, each followed by Lloyd iterations,

@@ -69,6 +69,11 @@ func (c *Clusterer) Load(_ context.Context, state []byte) error {
 	case int(h.K) != c.k || int(h.Dim) != c.dim:
 		return fmt.Errorf("kmeans: load: state has k=%d and width %d, configured k=%d and width %d", h.K, h.Dim, c.k, c.dim)
 	}
+	// Samples is checked against the bytes present first: Samples*4 can
+	// wrap around to match them (FuzzState).
+	if h.Samples > uint64(r.Len())/4 {
+		return fmt.Errorf("kmeans: load: state body has %d bytes, too few for %d samples", r.Len(), h.Samples)
+	}
 	body := uint64(c.k*c.dim+c.k)*8 + h.Samples*4
 	if uint64(r.Len()) != body {
 		return fmt.Errorf("kmeans: load: state body has %d bytes, want %d for %d samples", r.Len(), body, h.Samples)

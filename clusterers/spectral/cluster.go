@@ -29,6 +29,9 @@ type settings struct {
 	NInit         int     `json:"n_init"`
 	CentroidLR    float64 `json:"centroid_lr"`
 	EigTol        float64 `json:"eig_tol"`
+	// KNNSearch is knn.MethodAuto, MethodExact or MethodApprox; "" (a
+	// state saved before the key existed) counts as auto.
+	KNNSearch string `json:"knn_search,omitempty"`
 }
 
 func (s settings) graph() graphConfig {
@@ -56,6 +59,10 @@ func (s settings) validate() error {
 		return fmt.Errorf("spectral: config key \"centroid_lr\" is %v, want a finite number ≥ 0", s.CentroidLR)
 	case !(s.EigTol > 0) || s.EigTol >= 1:
 		return fmt.Errorf("spectral: config key \"eig_tol\" is %v, want a number in (0, 1)", s.EigTol)
+	case s.KNNSearch != "":
+		if err := knn.CheckMethod("knn_search", s.KNNSearch); err != nil {
+			return fmt.Errorf("spectral: %w", err)
+		}
 	}
 	return nil
 }
@@ -75,14 +82,15 @@ func (s settings) checkSize(n int) error {
 }
 
 // cluster runs spectral clustering on the n×d row-major points x: the kNN
-// graph and its affinity A, the k leading eigenvectors U of
+// graph (exact or approximate as s.KNNSearch says, the approximate one
+// seeded by seed) and its affinity A, the k leading eigenvectors U of
 // D^{-1/2} A D^{-1/2}, then labels from k-means on the rows of U scaled to
 // unit length (Ng, Jordan & Weiss 2002) or from cluster_qr on U.
 func cluster(ctx context.Context, x []float32, n, d int, s settings, seed uint64) ([]int32, error) {
 	if err := s.checkSize(n); err != nil {
 		return nil, err
 	}
-	nb, err := knn.Search(ctx, x, n, d, s.graph().searchK())
+	nb, err := knn.Find(ctx, x, n, d, s.graph().searchK(), s.KNNSearch, seed)
 	if err != nil {
 		return nil, err
 	}
@@ -115,7 +123,7 @@ func (c *Clusterer) chooseK(ctx context.Context, z sdk.Tensor) (*sdk.KSelection,
 	if err := s.checkSize(n); err != nil {
 		return nil, err
 	}
-	nb, err := knn.Search(ctx, z.Data, n, c.dim, s.graph().searchK())
+	nb, err := knn.Find(ctx, z.Data, n, c.dim, s.graph().searchK(), s.KNNSearch, c.seed)
 	if err != nil {
 		return nil, err
 	}

@@ -5,13 +5,17 @@
 // Fit clusters all N embeddings z_i in five steps.
 //
 // 1. kNN graph. The knn−1 nearest other points of every point (knn counts
-// the point itself, as scikit-learn's n_neighbors does), found exactly:
+// the point itself, as scikit-learn's n_neighbors does), found exactly
+// by default:
 // squared distances ‖z_i‖² − 2 z_i·z_j + ‖z_j‖² from a float32 GEMM over
 // square tiles of the distance matrix (each pair computed once, memory
 // bounded by one tile), 2(knn−1) candidates per point kept in a bounded
 // heap, then re-ranked by distances recomputed in float64. The cost is
-// N²·D/2 multiply-adds; beyond about 10⁵ points an approximate index would
-// take over.
+// N²·D/2 multiply-adds. Above 100,000 points (knn_search auto), or with
+// knn_search approx, the graph is found by NN-descent instead (Dong,
+// Charikar & Li 2011, from a random-projection forest as pynndescent
+// does; internal/knn.Approx), seeded by the plugin's seed, its distances
+// again recomputed in float64.
 //
 // 2. Affinity. With W_ij the weight of the directed edge i → j (j among the
 // neighbours of i), A = (W + Wᵀ)/2 and

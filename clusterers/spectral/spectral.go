@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/deepclust/deepclust/internal/autok"
+	"github.com/deepclust/deepclust/internal/knn"
 	"github.com/deepclust/deepclust/internal/metrics"
 	"github.com/deepclust/deepclust/sdk"
 )
@@ -39,7 +40,7 @@ func (c *Clusterer) Describe() sdk.Description {
 		Name:    "spectral",
 		Kind:    sdk.KindClusterer,
 		Version: "0.1.0",
-		Doc: "spectral clustering (Ng, Jordan & Weiss 2002) on an exact kNN graph with connectivity, " +
+		Doc: "spectral clustering (Ng, Jordan & Weiss 2002) on an exact or approximate kNN graph with connectivity, " +
 			"self-tuning (Zelnik-Manor & Perona 2004) or Gaussian weights; labels by k-means on the " +
 			"row-normalised eigenvectors or cluster_qr (Damle, Minden & Ying 2019); joint-training loss " +
 			"(1/N)Σ‖z_i−μ_{s_i}‖² with μ_j the mean of spectral cluster j",
@@ -54,6 +55,8 @@ func (c *Clusterer) Describe() sdk.Description {
 			{Name: "n_init", Type: sdk.TypeInt, Default: 10, Doc: "assign=kmeans: k-means++ restarts, the lowest inertia wins"},
 			{Name: "centroid_lr", Type: sdk.TypeFloat, Default: 0.0, Doc: "step size of μ ← μ − lr·∂L_aux/∂μ when Step receives centroid gradients"},
 			{Name: "eig_tol", Type: sdk.TypeFloat, Default: 1e-6, Doc: "eigensolver stops when every residual ‖My−θy‖ ≤ eig_tol·max|θ|"},
+			{Name: "knn_search", Type: sdk.TypeString, Default: knn.MethodAuto, Enum: knn.Methods,
+				Doc: "how the kNN graph is found: exact (every pair, O(n²)), approx (NN-descent from random-projection trees, as pynndescent; recall@10 about 0.99 on MNIST autoencoder codes) or auto (exact up to 100,000 points, approx above)"},
 		}...),
 	}
 }
@@ -77,6 +80,7 @@ func (c *Clusterer) Configure(_ context.Context, s sdk.Setup) error {
 		K: max(spec.K, 1), KNN: cfg.Int("knn"), Affinity: cfg.String("affinity"),
 		ScaleNeighbor: cfg.Int("scale_neighbor"), Sigma: cfg.Float("sigma"), Assign: cfg.String("assign"),
 		NInit: cfg.Int("n_init"), CentroidLR: cfg.Float("centroid_lr"), EigTol: cfg.Float("eig_tol"),
+		KNNSearch: cfg.String("knn_search"),
 	}
 	if err := set.validate(); err != nil {
 		return err

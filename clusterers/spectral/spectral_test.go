@@ -86,6 +86,8 @@ func TestNonConvexClusters(t *testing.T) {
 		{"moons cluster_qr", m, mt, map[string]any{"assign": AssignClusterQR}},
 		{"circles", c, ct, nil},
 		{"circles rbf", c, ct, map[string]any{"affinity": AffinityRBF, "sigma": 0.1}},
+		{"moons approx kNN", m, mt, map[string]any{"knn_search": "approx"}},
+		{"circles approx kNN", c, ct, map[string]any{"knn_search": "approx"}},
 	} {
 		raw := map[string]any{"k": 2}
 		for key, v := range tc.raw {
@@ -198,6 +200,9 @@ func TestConfigErrors(t *testing.T) {
 	if _, err := sdk.ResolveConfig(New().Describe(), map[string]any{"affinity": "cosine"}); err == nil {
 		t.Error("affinity cosine accepted")
 	}
+	if _, err := sdk.ResolveConfig(New().Describe(), map[string]any{"knn_search": "hnsw"}); err == nil {
+		t.Error("knn_search hnsw accepted")
+	}
 	if err := New().Configure(context.Background(), sdk.Setup{EmbeddingDim: 0}); err == nil {
 		t.Error("embedding dimension 0 accepted")
 	}
@@ -206,8 +211,9 @@ func TestConfigErrors(t *testing.T) {
 	}
 }
 
-// TestDeterministic fits the same data twice and with GOMAXPROCS 1 and 2;
-// the labels and the objective must be identical.
+// TestDeterministic fits the same data twice and with GOMAXPROCS 1 and 2
+// (with the exact and the approximate kNN graph); the labels and the
+// objective must be identical.
 func TestDeterministic(t *testing.T) {
 	x, _ := moons(3, 1500, 0.1)
 	fit := func(raw map[string]any) sdk.Assignment {
@@ -217,7 +223,7 @@ func TestDeterministic(t *testing.T) {
 		}
 		return asg
 	}
-	for _, raw := range []map[string]any{{"k": 4}, {"k": 4, "assign": AssignClusterQR, "affinity": AffinitySelfTune}} {
+	for _, raw := range []map[string]any{{"k": 4}, {"k": 4, "assign": AssignClusterQR, "affinity": AffinitySelfTune}, {"k": 4, "knn_search": "approx"}} {
 		first := fit(raw)
 		prev := runtime.GOMAXPROCS(1)
 		single := fit(raw)

@@ -77,6 +77,11 @@ func (c *Clusterer) Load(_ context.Context, state []byte) error {
 	if set.K != c.set.K || int(shape.Dim) != c.dim {
 		return fmt.Errorf("spectral: load: state has k=%d and width %d, configured k=%d and width %d", set.K, shape.Dim, c.set.K, c.dim)
 	}
+	// Samples is checked against the bytes present first: Samples*4 can
+	// wrap around to match them (statefuzz's seeds).
+	if shape.Samples > uint64(r.Len())/4 {
+		return fmt.Errorf("spectral: load: state body has %d bytes, too few for %d samples", r.Len(), shape.Samples)
+	}
 	body := uint64(set.K*c.dim)*8 + shape.Samples*4
 	if uint64(r.Len()) != body {
 		return fmt.Errorf("spectral: load: state body has %d bytes, want %d for %d samples", r.Len(), body, shape.Samples)

@@ -86,6 +86,10 @@ func (c *Clusterer) Load(_ context.Context, state []byte) error {
 		return fmt.Errorf("subspace: load: state has k=%d and width %d, configured k=%d and width %d", set.K, shape.Dim, c.set.K, c.dim)
 	case shape.Samples < 1 || shape.Dict < 1 || shape.Dict > shape.Samples:
 		return fmt.Errorf("subspace: load: %d samples and a dictionary of %d, want 1 ≤ dictionary ≤ samples", shape.Samples, shape.Dict)
+	case shape.Samples > uint64(r.Len())/4:
+		// Checked before the products below, which can wrap around to
+		// match the bytes present (statefuzz's seeds).
+		return fmt.Errorf("subspace: load: state body has %d bytes, too few for %d samples", r.Len(), shape.Samples)
 	}
 	body := uint64(set.K*c.dim)*8 + shape.Samples*4 + shape.Dict*4 + shape.Dict*uint64(c.dim)*4
 	if uint64(r.Len()) != body {

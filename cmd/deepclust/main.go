@@ -19,7 +19,13 @@ import (
 var errUsage = errors.New("usage")
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := context.Background(), func() {}
+	// A plugin process ("plugin serve") keeps SIGTERM's default action,
+	// which ends it at once; a command cancels its work on SIGINT and
+	// SIGTERM and then ends its plugins.
+	if len(os.Args) < 3 || os.Args[1] != "plugin" || os.Args[2] != "serve" {
+		ctx, stop = signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	}
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	if err != nil {
@@ -39,7 +45,8 @@ Commands:
   report     write report.html of an existing run or prediction directory
   plugins    list or describe the available plugins
   plugin     check PATH | check --builtin NAME: run the conformance checks on a plugin
-  config     print the default config, or validate a config file
+  config     defaults: print the default config; validate FILE [--plugins]: check a config file
+             (executes no plugin unless --plugins)
   bench      measure kernel and training throughput
   version    print the version
 
@@ -113,11 +120,23 @@ func cmdRun(ctx context.Context, env app.Env, args []string) error {
 	fs.BoolVar(&opt.NoCache, "no-cache", false, "train every stage: neither read nor write the stage cache")
 	fs.StringVar(&opt.Isolation, "isolation", "", "run every plugin 'process' (out of process) or 'inprocess', overriding each section")
 	fs.BoolVar(&opt.NoReport, "no-report", false, "do not write report.html")
+	verboseFlag(fs, &env)
+	fs.StringVar(&opt.Resume, "resume", "", "continue the killed run whose output directory this is, from its checkpoint OUT.checkpoint, with that run's config, seed and options")
 	if err := parse(fs, args); err != nil {
 		return helpOK(err)
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("%w: run takes no arguments, got %q", errUsage, fs.Args())
+	}
+	if fs.Changed("resume") {
+		if opt.Resume == "" {
+			return fmt.Errorf("%w: --resume needs the killed run's output directory", errUsage)
+		}
+		for _, f := range []string{"config", "data", "out", "seed", "set"} {
+			if fs.Changed(f) {
+				return fmt.Errorf("%w: --resume continues the run with its own config: drop --%s", errUsage, f)
+			}
+		}
 	}
 	opt.Set = map[string]string{}
 	for _, s := range *sets {
@@ -134,6 +153,12 @@ func cmdRun(ctx context.Context, env app.Env, args []string) error {
 	}
 	_, err := app.Run(ctx, env, opt)
 	return err
+}
+
+// verboseFlag adds --verbose, which sends the plugin host's log lines to
+// stderr as they come instead of to the log file a plugin failure writes.
+func verboseFlag(fs *pflag.FlagSet, env *app.Env) {
+	fs.BoolVar(&env.Verbose, "verbose", false, "print the plugin host's log (go-plugin's lines, plugin processes' stderr) as it comes, instead of keeping it for the log file a plugin failure writes")
 }
 
 // flagName maps a config key set by a dedicated flag to that flag.
@@ -170,6 +195,7 @@ func cmdPredict(ctx context.Context, env app.Env, args []string) error {
 	fs.BoolVar(&opt.Distance, "distance", false, "add each row's distance to its cluster's centroid")
 	fs.BoolVar(&opt.Soft, "soft", false, "add each row's soft assignments (column soft; clusterers that give them, e.g. dec)")
 	fs.BoolVar(&opt.NoReport, "no-report", false, "do not write report.html (written for idx and CSV input only)")
+	verboseFlag(fs, &env)
 	if err := parse(fs, args); err != nil {
 		return helpOK(err)
 	}
@@ -209,7 +235,8 @@ func cmdPlugins(ctx context.Context, env app.Env, args []string) error {
 	case "describe":
 		fs := flags("plugins describe", env.Stderr)
 		kind := fs.String("kind", "", "plugin kind when a name is ambiguous: encoder, clusterer or loss")
-		path := fs.String("path", "", "describe an external plugin binary instead of a built-in")
+		path := fs.String("path", "", "describe an external plugin binary instead of a built-in (it is executed)")
+		verboseFlag(fs, &env)
 		if err := parse(fs, args[1:]); err != nil {
 			return helpOK(err)
 		}
@@ -223,16 +250,24 @@ func cmdPlugins(ctx context.Context, env app.Env, args []string) error {
 
 func cmdConfig(ctx context.Context, env app.Env, args []string) error {
 	if len(args) == 0 {
-		return fmt.Errorf("%w: config defaults | config validate FILE", errUsage)
+		return fmt.Errorf("%w: config defaults | config validate FILE [--plugins]", errUsage)
 	}
 	switch args[0] {
 	case "defaults":
 		return app.PrintDefaults(env)
 	case "validate":
-		if len(args) != 2 {
-			return fmt.Errorf("%w: config validate FILE", errUsage)
+		fs := flags("config validate", env.Stderr)
+		var opt app.ValidateOptions
+		fs.BoolVar(&opt.Plugins, "plugins", false, "also start every plugin the config names, executing external binaries, to check their own config fields (by default no plugin is executed)")
+		verboseFlag(fs, &env)
+		if err := parse(fs, args[1:]); err != nil {
+			return helpOK(err)
 		}
-		return app.Validate(ctx, env, args[1])
+		if fs.NArg() != 1 {
+			return fmt.Errorf("%w: config validate FILE [--plugins]", errUsage)
+		}
+		opt.File = fs.Arg(0)
+		return app.Validate(ctx, env, opt)
 	}
 	return fmt.Errorf("%w: unknown config command %q", errUsage, args[0])
 }
@@ -256,6 +291,7 @@ func cmdPluginCheck(ctx context.Context, env app.Env, args []string) error {
 	fs.BoolVar(&opt.Options.NoParameters, "no-parameters", false, "encoders without trainable parameters: Backward need not change the output")
 	fs.Uint64Var(&opt.Options.Seed, "seed", 1, "seed passed to the plugin")
 	sets := fs.StringArray("set", nil, "plugin config field, KEY=VALUE (repeatable)")
+	verboseFlag(fs, &env)
 	if err := parse(fs, args); err != nil {
 		return helpOK(err)
 	}
@@ -292,7 +328,7 @@ func cmdBench(ctx context.Context, env app.Env, args []string) error {
 	fs := flags("bench", env.Stderr)
 	var opt app.BenchOptions
 	fs.IntVar(&opt.Runs, "runs", 5, "repetitions per measurement; the median is reported")
-	fs.BoolVar(&opt.JSON, "json", false, "print JSON (keys gemm_1024_gflops, ae_train_samples_per_s, cae_train_samples_per_s, ...)")
+	fs.BoolVar(&opt.JSON, "json", false, "print JSON (keys gemm_1024_gflops, ae_train_samples_per_s, cae_train_samples_per_s, kmeans_70k_seconds, ...)")
 	if err := parse(fs, args); err != nil {
 		return helpOK(err)
 	}

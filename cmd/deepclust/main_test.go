@@ -30,7 +30,10 @@ func TestMain(m *testing.M) {
 		serve.Encoder(&faultyEncoder{Encoder: mlp.New(), fault: os.Getenv("DCTEST_FAULT")})
 		os.Exit(0)
 	}
-	if os.Getenv("DCTEST_MAIN") == "1" {
+	// A built-in served out of process gets the plugin environment, which
+	// lacks DCTEST_MAIN: "plugin serve" with the handshake cookie is main.
+	served := os.Getenv(serve.Handshake.MagicCookieKey) != "" && len(os.Args) > 2 && os.Args[1] == "plugin" && os.Args[2] == "serve"
+	if os.Getenv("DCTEST_MAIN") == "1" || served {
 		main()
 		os.Exit(0)
 	}
@@ -75,11 +78,12 @@ var small = []string{
 }
 
 // deepclust runs the test binary as deepclust and returns its exit code,
-// stdout and stderr.
+// stdout and stderr. Its temporary directory (where the log of a failed
+// plugin goes) is one of the test's, unless env sets TMPDIR.
 func deepclust(t *testing.T, env []string, args ...string) (int, string, string) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], args...)
-	cmd.Env = append(append(os.Environ(), "DCTEST_MAIN=1"), env...)
+	cmd.Env = append(append(os.Environ(), "DCTEST_MAIN=1", "TMPDIR="+t.TempDir()), env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
@@ -178,7 +182,7 @@ func TestBadInputGetsOneLineErrorAndLeavesNoOutput(t *testing.T) {
 	// A generous timeout, so that a loaded machine starting the plugin
 	// slowly does not turn another failure into a timeout; the hang case
 	// shortens it.
-	external := []string{"--set", "encoder.path=" + self, "--set", "encoder.timeout=60s"}
+	external := []string{"--set", "encoder.path=" + self, "--set", "encoder.timeout=60s", "--set", "encoder.env=DCTEST_FAULT"}
 	for _, tc := range []struct {
 		name  string
 		setup func(dir string) []string // extra args
@@ -222,10 +226,10 @@ func TestBadInputGetsOneLineErrorAndLeavesNoOutput(t *testing.T) {
 		}, want: "does not match the pinned"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := t.TempDir()
+			dir, tmp := t.TempDir(), t.TempDir()
 			out := filepath.Join(dir, "out")
 			args := append(append([]string{"run", "--out", out}, small...), tc.setup(dir)...)
-			code, _, stderr := deepclust(t, tc.env, args...)
+			code, _, stderr := deepclust(t, append(tc.env, "TMPDIR="+tmp), args...)
 			if code == 0 {
 				t.Fatalf("exit 0, want a failure\n%s", stderr)
 			}
@@ -233,6 +237,23 @@ func TestBadInputGetsOneLineErrorAndLeavesNoOutput(t *testing.T) {
 			last := lines[len(lines)-1]
 			if !strings.HasPrefix(last, "deepclust: ") || !strings.Contains(last, tc.want) {
 				t.Fatalf("last stderr line %q, want a one-line error containing %q\n%s", last, tc.want, stderr)
+			}
+			// One error line: go-plugin's log lines and a plugin's stderr
+			// go to a log file, which the error names.
+			for _, l := range lines[:len(lines)-1] {
+				if hclogLine.MatchString(l) || strings.HasPrefix(l, "deepclust: ") {
+					t.Fatalf("stderr has more than the error line:\n%s", stderr)
+				}
+			}
+			if m := logNamed.FindStringSubmatch(last); m != nil {
+				if filepath.Dir(m[1]) != tmp {
+					t.Fatalf("log file %s not in the temporary directory %s", m[1], tmp)
+				}
+				if b, err := os.ReadFile(m[1]); err != nil || !strings.Contains(string(b), "deepclust.encoder") {
+					t.Fatalf("log file %s: %v\n%s", m[1], err, b)
+				}
+			} else if len(tc.env) > 0 && strings.HasPrefix(tc.env[0], "DCTEST_FAULT=") {
+				t.Fatalf("the error of a failed plugin names no log file: %q", last)
 			}
 			if _, err := os.Stat(out); !os.IsNotExist(err) {
 				t.Fatalf("--out %s exists after a failed run", out)

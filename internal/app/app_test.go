@@ -26,7 +26,7 @@ func TestShippedConfigsValidate(t *testing.T) {
 	files = append(files, samples...)
 	for _, f := range files {
 		var out bytes.Buffer
-		if err := Validate(context.Background(), Env{Stdout: &out, Stderr: &out}, f); err != nil {
+		if err := Validate(context.Background(), Env{Stdout: &out, Stderr: &out}, ValidateOptions{File: f}); err != nil {
 			t.Errorf("%s: %v", f, err)
 		}
 	}
@@ -49,7 +49,7 @@ func TestPrintedDefaultsLoadBack(t *testing.T) {
 	if err := os.WriteFile(file, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := Validate(context.Background(), Env{Stdout: &out, Stderr: &out}, file); err != nil {
+	if err := Validate(context.Background(), Env{Stdout: &out, Stderr: &out}, ValidateOptions{File: file}); err != nil {
 		t.Fatal(err)
 	}
 	got, err := config.Load(config.Options{File: file, NoEnv: true})
@@ -99,6 +99,19 @@ func TestBenchJSONHasTheDocumentedKeys(t *testing.T) {
 		if v, ok := got[k].(float64); !ok || v <= 0 {
 			t.Errorf("%s = %v, want a positive number", k, got[k])
 		}
+	}
+	for _, k := range []string{"knn_70k_seconds_exact", "knn_70k_seconds_approx", "knn_recall_at_10"} {
+		if v, ok := got[k].(float64); !ok || v <= 0 {
+			t.Errorf("%s = %v, want a positive number", k, got[k])
+		}
+	}
+	for _, k := range []string{"kmeans_70k_seconds", "kmeans_70k_inertia"} {
+		if v, ok := got[k].(float64); !ok || v <= 0 {
+			t.Errorf("%s = %v, want a positive number", k, got[k])
+		}
+	}
+	if r, _ := got["knn_recall_at_10"].(float64); r < 0.95 || r > 1 {
+		t.Errorf("knn_recall_at_10 = %v, want 0.95..1", r)
 	}
 	if peak, ok := got["physical_peak_gflops"].(map[string]any); !ok || peak["how"] == nil || peak["cores"].(float64) < 1 {
 		t.Errorf("physical_peak_gflops = %v, want the peaks with cores and how", got["physical_peak_gflops"])

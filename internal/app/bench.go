@@ -88,6 +88,14 @@ func Bench(ctx context.Context, env Env, opt BenchOptions) error {
 	if err != nil {
 		return err
 	}
+	kb, err := benchKNN(ctx, opt.Runs)
+	if err != nil {
+		return err
+	}
+	km, err := benchKMeans(ctx, opt.Runs)
+	if err != nil {
+		return err
+	}
 	if opt.JSON {
 		enc := json.NewEncoder(env.Stdout)
 		enc.SetIndent("", "  ")
@@ -100,6 +108,8 @@ func Bench(ctx context.Context, env Env, opt BenchOptions) error {
 			"runs":                    opt.Runs,
 		}
 		bf.addJSON(out)
+		kb.addJSON(out)
+		km.addJSON(out)
 		return enc.Encode(out)
 	}
 	w := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
@@ -111,6 +121,8 @@ func Bench(ctx context.Context, env Env, opt BenchOptions) error {
 	fmt.Fprintf(w, "autoencoder d-500-500-2000-10, batch 256, Adam, MSE\t%.0f samples/s\n", ae)
 	fmt.Fprintf(w, "conv autoencoder (DCEC) 28x28, batch 256, Adam, MSE\t%.0f samples/s\n", cae)
 	bf.text(w, rows[0].GFLOPS)
+	kb.text(w)
+	km.text(w)
 	return w.Flush()
 }
 

@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"path/filepath"
 	"slices"
 	"time"
 
@@ -102,7 +103,18 @@ type predictor struct {
 // whole.
 func Predict(ctx context.Context, env Env, opt PredictOptions) error {
 	start := time.Now()
-	m, err := model.Load(ctx, opt.ModelDir, model.Options{Log: env.Stderr, Isolation: opt.Isolation})
+	var stage *results.Stage
+	if opt.Out != lake.Stdin {
+		if err := checkPredictOut(opt); err != nil {
+			return err
+		}
+		var err error
+		if stage, err = results.NewStage(opt.Out); err != nil {
+			return err
+		}
+		defer stage.Abort()
+	}
+	m, err := model.Load(ctx, opt.ModelDir, model.Options{Log: env.Stderr, Isolation: opt.Isolation, PluginLog: env.pluginLog()})
 	if err != nil {
 		return err
 	}
@@ -113,9 +125,29 @@ func Predict(ctx context.Context, env Env, opt PredictOptions) error {
 		format = opt.Format
 	}
 	if !lake.Streams(opt.Data, format) {
-		return predictInMemory(ctx, env, opt, p, format, start)
+		return predictInMemory(ctx, env, opt, p, format, start, stage)
 	}
-	return predictStream(ctx, env, opt, p, format, start)
+	return predictStream(ctx, env, opt, p, format, start, stage)
+}
+
+// checkPredictOut refuses, before any work, an output directory that is
+// the model's own run directory, lies inside the model folder, holds it,
+// or is, holds or lies inside the input data.
+func checkPredictOut(opt PredictOptions) error {
+	folder := model.Folder(opt.ModelDir)
+	runDir := ""
+	switch {
+	case folder != opt.ModelDir:
+		runDir = opt.ModelDir
+	case filepath.Base(absolute(folder)) == ModelDir:
+		if _, err := os.Stat(filepath.Join(filepath.Dir(absolute(folder)), MetricsFile)); err == nil {
+			runDir = filepath.Dir(absolute(folder))
+		}
+	}
+	if runDir != "" && absolute(opt.Out) == absolute(runDir) {
+		return fmt.Errorf("output directory %s is the run directory of the model %s: predict into another directory, so that the run's outputs stay as they are", opt.Out, opt.ModelDir)
+	}
+	return checkApart(opt.Out, map[string]string{"the model": folder, "the input data": opt.Data})
 }
 
 // assign embeds and assigns one batch, with distances when centroids are
@@ -156,18 +188,13 @@ func euclidean(a, b []float32) float32 {
 }
 
 // predictInMemory is predict for idx and CSV input, loaded whole.
-func predictInMemory(ctx context.Context, env Env, opt PredictOptions, p *predictor, format string, start time.Time) error {
+func predictInMemory(ctx context.Context, env Env, opt PredictOptions, p *predictor, format string, start time.Time, stage *results.Stage) error {
 	switch {
 	case opt.Data == lake.Stdin || opt.Out == lake.Stdin:
 		return errors.New("--data - and --out - need Arrow IPC input (a stream on stdin) and work only with Parquet or Arrow data")
 	case len(opt.IDs) > 0 || opt.Nulls != "" || opt.Distance || opt.Soft || opt.OutputFormat == lake.FormatArrow:
 		return fmt.Errorf("%s: --id, --nulls, --distance, --soft and --output-format arrow need Parquet or Arrow input", opt.Data)
 	}
-	stage, err := results.NewStage(opt.Out)
-	if err != nil {
-		return err
-	}
-	defer stage.Abort()
 	data, err := model.LoadData(p.cfg.Data, opt.Data, format)
 	if err != nil {
 		return err
@@ -212,7 +239,7 @@ func predictInMemory(ctx context.Context, env Env, opt PredictOptions, p *predic
 }
 
 // predictStream is predict for Parquet and Arrow input, batch by batch.
-func predictStream(ctx context.Context, env Env, opt PredictOptions, p *predictor, format string, start time.Time) error {
+func predictStream(ctx context.Context, env Env, opt PredictOptions, p *predictor, format string, start time.Time, stage *results.Stage) error {
 	if format != lake.FormatParquet && format != lake.FormatArrow {
 		format = ""
 	}
@@ -255,13 +282,8 @@ func predictStream(ctx context.Context, env Env, opt PredictOptions, p *predicto
 		return fmt.Errorf("rows from %d of %s: %w", first.RowOffset, opt.Data, err)
 	}
 	wopt := lake.WriterOptions{Format: outFormat, RowGroupRows: opt.RowGroupRows, Compression: opt.Compression, Distance: opt.Distance, Soft: firstOut.Soft.Cols()}
-	var stage *results.Stage
 	var sink io.Writer = env.Stdout
-	if opt.Out != lake.Stdin {
-		if stage, err = results.NewStage(opt.Out); err != nil {
-			return err
-		}
-		defer stage.Abort()
+	if stage != nil {
 		name := AssignmentsFile
 		if outFormat == lake.FormatArrow {
 			name = PredictionsArrowFile

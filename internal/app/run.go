@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -40,6 +41,19 @@ type RunOptions struct {
 	NoCache bool
 	// NoReport skips report.html.
 	NoReport bool
+	// Resume is the output directory of a killed run to continue from its
+	// checkpoint (OUT.checkpoint), with the config, seed and options that
+	// run had; ConfigFile and Set must then be empty, but for a Set of
+	// "progress".
+	Resume string
+}
+
+// runFlags are the options of a run that its checkpoint keeps, for a
+// resume.
+type runFlags struct {
+	NoCache   bool   `json:"no_cache,omitempty"`
+	NoReport  bool   `json:"no_report,omitempty"`
+	Isolation string `json:"isolation,omitempty"`
 }
 
 // Metrics is the content of metrics.json: the fit's report, and the
@@ -60,28 +74,67 @@ type Metrics struct {
 var Version = model.Version
 
 // Run trains the pipeline a config describes, writes its outputs into the
-// config's out directory and prints the metrics.
-func Run(ctx context.Context, env Env, opt RunOptions) (*model.Report, error) {
+// config's out directory and prints the metrics. With checkpoints on
+// (checkpoint.enabled), the run keeps a checkpoint in OUT.checkpoint while
+// it trains and removes it once the outputs are written; a run killed
+// before is continued by Run with Resume set to its output directory.
+func Run(ctx context.Context, env Env, opt RunOptions) (_ *model.Report, err error) {
 	start := time.Now()
-	cfg, err := config.Load(config.Options{File: opt.ConfigFile, Set: opt.Set})
-	if err != nil {
+	var cfg *config.Config
+	var ck *model.Checkpoint
+	if opt.Resume != "" {
+		if cfg, ck, err = resumed(&opt); err != nil {
+			return nil, err
+		}
+	} else if cfg, err = config.Load(config.Options{File: opt.ConfigFile, Set: opt.Set}); err != nil {
 		return nil, err
 	}
 	if cfg.Out == "" {
 		return nil, fmt.Errorf("config key \"out\": empty; give an output directory")
+	}
+	inputs := map[string]string{"the input data": cfg.Data.Path}
+	for _, s := range cfg.Stages {
+		if s.Pretrained != "" {
+			inputs["train.pretrained of stage "+s.Name] = s.Pretrained
+		}
+	}
+	if err := checkApart(cfg.Out, inputs); err != nil {
+		return nil, err
 	}
 	stage, err := results.NewStage(cfg.Out)
 	if err != nil {
 		return nil, err
 	}
 	defer stage.Abort()
+	if ck == nil && cfg.Checkpoint.Enabled {
+		if ck, err = model.NewCheckpoint(model.CheckpointDir(cfg.Out), runFlags{NoCache: opt.NoCache, NoReport: opt.NoReport, Isolation: opt.Isolation}); err != nil {
+			return nil, err
+		}
+	}
+	if ck != nil {
+		defer func() {
+			switch {
+			case err == nil:
+			case ck.HasProgress() && !strings.Contains(err.Error(), ck.Dir()):
+				err = fmt.Errorf("%w (the checkpoint %s keeps the run's progress: deepclust run --resume %s continues it)", err, ck.Dir(), cfg.Out)
+			case !ck.HasProgress():
+				ck.Remove()
+			}
+		}()
+	}
 	m, err := model.New(ctx, cfg, model.Options{
-		Log: env.Stderr, Progress: progress.New(cfg.Progress, env.Stderr), Isolation: opt.Isolation, NoCache: opt.NoCache,
+		Log: env.Stderr, Progress: progress.New(cfg.Progress, env.Stderr), Isolation: opt.Isolation, NoCache: opt.NoCache, Checkpoint: ck,
+		PluginLog: env.pluginLog(),
 	})
 	if err != nil {
 		return nil, err
 	}
 	defer m.Close()
+	if ck != nil {
+		if err := ck.Check(m); err != nil {
+			return nil, err
+		}
+	}
 
 	src, source, err := model.OpenData(ctx, cfg.Data)
 	if err != nil {
@@ -134,9 +187,111 @@ func Run(ctx context.Context, env Env, opt RunOptions) (*model.Report, error) {
 	if err := stage.Commit(); err != nil {
 		return nil, err
 	}
+	if ck != nil {
+		if err := ck.Remove(); err != nil {
+			fmt.Fprintf(env.Stderr, "warning: %v\n", err)
+		}
+	}
 	printSizes(env.Stdout, res.Labels)
 	printSummary(env, report, cfg.Out)
 	return &report, nil
+}
+
+// resumed opens the checkpoint of the killed run that wrote opt.Resume
+// and returns that run's config, with opt completed by the run's own
+// options (flags given now win: they change how the run is shown or
+// isolated, not its results).
+func resumed(opt *RunOptions) (*config.Config, *model.Checkpoint, error) {
+	progress, hasProgress := opt.Set["progress"]
+	if opt.ConfigFile != "" || len(opt.Set) > 1 || len(opt.Set) == 1 && !hasProgress {
+		return nil, nil, fmt.Errorf("--resume continues the run with its own config: give no --config, --set, --data, --out or --seed")
+	}
+	ck, err := model.OpenCheckpoint(model.CheckpointDir(opt.Resume))
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg, err := config.Load(config.Options{File: ck.ConfigFile(), NoEnv: true})
+	if err != nil {
+		return nil, nil, fmt.Errorf("checkpoint %s: %w", ck.Dir(), err)
+	}
+	cfg.Out = opt.Resume
+	if hasProgress {
+		cfg.Progress = progress
+	}
+	var flags runFlags
+	if info := ck.Info(); len(info.Run) > 0 {
+		if err := json.Unmarshal(info.Run, &flags); err != nil {
+			return nil, nil, fmt.Errorf("checkpoint %s: the run's options: %w", ck.Dir(), err)
+		}
+	}
+	opt.NoCache = opt.NoCache || flags.NoCache
+	opt.NoReport = opt.NoReport || flags.NoReport
+	if opt.Isolation == "" {
+		opt.Isolation = flags.Isolation
+	}
+	// The config's relative paths were relative to the killed run's
+	// working directory.
+	if wd, err := os.Getwd(); err == nil && wd != ck.Info().WorkDir {
+		from := func(p string) string {
+			if p == "" || filepath.IsAbs(p) {
+				return p
+			}
+			return filepath.Join(ck.Info().WorkDir, p)
+		}
+		cfg.Data.Path, cfg.Cache.Dir = from(cfg.Data.Path), from(cfg.Cache.Dir)
+		for i := range cfg.Stages {
+			cfg.Stages[i].Pretrained = from(cfg.Stages[i].Pretrained)
+		}
+	}
+	return cfg, ck, nil
+}
+
+// checkApart refuses an output directory that is, holds or lies inside
+// one of the inputs (named by what they are): writing it replaces the
+// output directory as a whole.
+func checkApart(out string, inputs map[string]string) error {
+	o := absolute(out)
+	for what, in := range inputs {
+		if in == "" || in == lake.Stdin {
+			continue
+		}
+		i := absolute(in)
+		switch {
+		case o == i:
+			return fmt.Errorf("output directory %s is %s", out, what)
+		case within(i, o):
+			return fmt.Errorf("output directory %s holds %s (%s), which writing the outputs would replace", out, what, in)
+		case within(o, i):
+			return fmt.Errorf("output directory %s is inside %s (%s)", out, what, in)
+		}
+	}
+	return nil
+}
+
+// absolute returns path made absolute, with the symbolic links of its
+// longest existing prefix followed.
+func absolute(path string) string {
+	p, err := filepath.Abs(path)
+	if err != nil {
+		return filepath.Clean(path)
+	}
+	rest := ""
+	for dir := p; ; dir = filepath.Dir(dir) {
+		if real, err := filepath.EvalSymlinks(dir); err == nil {
+			return filepath.Join(real, rest)
+		}
+		if filepath.Dir(dir) == dir {
+			return p
+		}
+		rest = filepath.Join(filepath.Base(dir), rest)
+	}
+}
+
+// within reports whether path lies strictly inside dir (both absolute and
+// clean).
+func within(path, dir string) bool {
+	rel, err := filepath.Rel(dir, path)
+	return err == nil && rel != "." && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel)
 }
 
 // reportRun gathers what report.html shows of a run.

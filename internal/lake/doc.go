@@ -11,6 +11,11 @@
 // every row, counted across files in lexical path order. Peak memory is a
 // few batches plus one Parquet row group, whatever the number of rows.
 //
+// Files are read through internal/tableio, the reader dataset loads with
+// too: a corrupt file is an error naming it, never a panic or an
+// allocation its size does not justify. Parquet output carries a CRC-32
+// on every page (tableio.ChecksumWriter).
+//
 // Missing feature values (nulls, and NaNs) follow Options.Nulls: error
 // (the default; the message names the file, row and column), drop (the row
 // is skipped and counted) or zero (the value reads as 0). Errors name the

@@ -14,6 +14,8 @@ import (
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
 	"github.com/apache/arrow/go/v15/arrow/memory"
+
+	"github.com/deepclust/deepclust/internal/tableio"
 )
 
 // hiveNull is the partition value Hive, Spark and DuckDB write for null.
@@ -62,16 +64,15 @@ func listParts(path, format string) ([]part, []partitionKey, error) {
 	return listDir(path, format)
 }
 
-// fileFormat is the format of one file: forced, or from its name.
+// fileFormat is the format of one file: forced, or from its name (the
+// extensions dataset knows, through tableio.FormatOf).
 func fileFormat(path, forced string) (string, error) {
 	if forced != "" && forced != FormatAuto {
 		return forced, nil
 	}
-	switch strings.ToLower(filepath.Ext(path)) {
-	case ".parquet", ".pq":
-		return FormatParquet, nil
-	case ".arrow", ".arrows", ".ipc", ".feather":
-		return FormatArrow, nil
+	switch f := tableio.FormatOf(path); f {
+	case FormatParquet, FormatArrow:
+		return f, nil
 	}
 	return "", errors.New("cannot tell the format from the file name (want .parquet/.pq or .arrow/.arrows/.ipc/.feather); set the format")
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/apache/arrow/go/v15/arrow/memory"
 
 	"github.com/deepclust/deepclust/dataset"
+	"github.com/deepclust/deepclust/internal/tableio"
 	"github.com/deepclust/deepclust/sdk"
 )
 
@@ -21,8 +22,8 @@ const Stdin = "-"
 // The input formats Options.Format accepts.
 const (
 	FormatAuto    = "auto"
-	FormatParquet = "parquet"
-	FormatArrow   = "arrow"
+	FormatParquet = tableio.Parquet
+	FormatArrow   = tableio.Arrow
 )
 
 // The missing-value policies Options.Nulls accepts.
@@ -100,7 +101,7 @@ type Reader struct {
 	files  []part
 	parts  []partitionKey
 	next   int // index of the next file to open
-	cur    source
+	cur    tableio.Source
 	curCol dataset.Columns
 	// pending is the part of the current record not yet returned.
 	pending   arrow.Record
@@ -177,7 +178,7 @@ func (r *Reader) Next(ctx context.Context) (b Batch, err error) {
 			if r.cur == nil {
 				return Batch{}, r.end()
 			}
-			rec, err := r.cur.next()
+			rec, err := r.cur.Next()
 			if errors.Is(err, io.EOF) {
 				if err := r.openNext(); err != nil {
 					return Batch{}, err
@@ -226,7 +227,7 @@ func (r *Reader) end() error {
 // columns; after the last file r.cur is nil.
 func (r *Reader) openNext() error {
 	if r.cur != nil {
-		if err := r.cur.close(); err != nil {
+		if err := r.cur.Close(); err != nil {
 			return fmt.Errorf("reading %s: %w", r.curFile, err)
 		}
 		r.cur = nil
@@ -251,8 +252,8 @@ func (r *Reader) openNext() error {
 // useSchema chooses the columns of a file's schema (partition columns
 // appended), makes the source read only those, and checks that the id
 // columns keep their types from file to file.
-func (r *Reader) useSchema(src source) error {
-	fileSchema := src.schema()
+func (r *Reader) useSchema(src tableio.Source) error {
+	fileSchema := src.Schema()
 	schema, err := withPartitions(fileSchema, r.parts)
 	if err != nil {
 		return err
@@ -290,7 +291,7 @@ func (r *Reader) useSchema(src source) error {
 	}
 	needed = slices.DeleteFunc(needed, func(i int) bool { return i >= fileSchema.NumFields() })
 	slices.Sort(needed)
-	proj, err := src.project(slices.Compact(needed))
+	proj, err := src.Project(slices.Compact(needed))
 	if err != nil {
 		return err
 	}
@@ -446,7 +447,7 @@ func (r *Reader) Close() error {
 		r.pending = nil
 	}
 	if r.cur != nil {
-		err := r.cur.close()
+		err := r.cur.Close()
 		r.cur = nil
 		return err
 	}

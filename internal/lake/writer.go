@@ -13,6 +13,7 @@ import (
 	"github.com/apache/arrow/go/v15/parquet/compress"
 	"github.com/apache/arrow/go/v15/parquet/pqarrow"
 
+	"github.com/deepclust/deepclust/internal/tableio"
 	"github.com/deepclust/deepclust/sdk"
 )
 
@@ -118,7 +119,8 @@ func Schema(ids []arrow.Field, dim int, distance bool, soft int) (*arrow.Schema,
 
 // NewWriter starts writing predictions with the given id columns and
 // embedding width to w. Close finishes the file; a Parquet writer closes w
-// when it is an io.Closer.
+// when it is an io.Closer. Parquet pages carry CRC-32 checksums
+// (tableio.ChecksumWriter).
 func NewWriter(w io.Writer, ids []arrow.Field, dim int, opt WriterOptions) (*Writer, error) {
 	if dim <= 0 {
 		return nil, fmt.Errorf("embedding width %d is not positive", dim)
@@ -159,7 +161,7 @@ func NewWriter(w io.Writer, ids []arrow.Field, dim int, opt WriterOptions) (*Wri
 			parquet.WithDictionaryDefault(false),
 			parquet.WithDictionaryFor(ColumnCluster, true),
 		)
-		if out.pq, err = pqarrow.NewFileWriter(schema, w, props, pqarrow.NewArrowWriterProperties(pqarrow.WithAllocator(mem), pqarrow.WithStoreSchema())); err != nil {
+		if out.pq, err = pqarrow.NewFileWriter(schema, tableio.ChecksumWriter(w), props, pqarrow.NewArrowWriterProperties(pqarrow.WithAllocator(mem), pqarrow.WithStoreSchema())); err != nil {
 			return nil, err
 		}
 	case FormatArrow:

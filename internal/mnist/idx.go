@@ -81,6 +81,11 @@ func decode(r io.Reader) (IDX, error) {
 	total := int64(1)
 	for i := range dims {
 		dims[i] = int(binary.BigEndian.Uint32(raw[4*i:]))
+		// Checked before multiplying: the product of three large dims
+		// overflows int64 (FuzzIDX in dataset).
+		if d := int64(dims[i]); d > 0 && total > maxValues/d {
+			return IDX{}, fmt.Errorf("idx dimensions %v exceed %d values", dims[:i+1], int64(maxValues))
+		}
 		total *= int64(dims[i])
 		if total > maxValues {
 			return IDX{}, fmt.Errorf("idx dimensions %v exceed %d values", dims[:i+1], int64(maxValues))

@@ -1,7 +1,6 @@
 package results
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -14,6 +13,7 @@ import (
 	"github.com/apache/arrow/go/v15/parquet/pqarrow"
 
 	"github.com/deepclust/deepclust/dataset"
+	"github.com/deepclust/deepclust/internal/tableio"
 	"github.com/deepclust/deepclust/sdk"
 )
 
@@ -128,7 +128,8 @@ func writeParquet(path string, rec arrow.Record, mem memory.Allocator) error {
 		parquet.WithDictionaryFor(ColumnCluster, true),
 		parquet.WithDictionaryFor(ColumnLabel, true),
 	)
-	w, err := pqarrow.NewFileWriter(rec.Schema(), f, props,
+	// Page checksums let a reader tell flipped bytes from data.
+	w, err := pqarrow.NewFileWriter(rec.Schema(), tableio.ChecksumWriter(f), props,
 		pqarrow.NewArrowWriterProperties(pqarrow.WithAllocator(mem), pqarrow.WithStoreSchema()))
 	if err != nil {
 		return err
@@ -164,12 +165,7 @@ func readAssignments(path string, mem memory.Allocator) (*Assignments, error) {
 }
 
 func decodeAssignments(path string, mem memory.Allocator) (*Assignments, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	tbl, err := pqarrow.ReadTable(context.Background(), f, parquet.NewReaderProperties(mem), pqarrow.ArrowReadProperties{}, mem)
+	tbl, err := tableio.ReadTable(path, tableio.Parquet, tableio.Options{Allocator: mem})
 	if err != nil {
 		return nil, err
 	}

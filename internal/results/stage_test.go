@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -18,12 +19,13 @@ func writeFile(t *testing.T, path, content string) {
 	}
 }
 
-// tree returns "name=content" for every file under dir, sorted.
+// tree returns "name=content" for every file under dir but the markers,
+// sorted.
 func tree(t *testing.T, dir string) []string {
 	t.Helper()
 	var out []string
 	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
+		if err != nil || d.IsDir() || d.Name() == MarkerFile {
 			return err
 		}
 		b, err := os.ReadFile(p)
@@ -87,29 +89,100 @@ func TestStageCommitNewDir(t *testing.T) {
 	}
 }
 
-func TestStageCommitReplacesAndKeeps(t *testing.T) {
+// TestStageCommitReplacesAsAWhole checks that Commit replaces an output
+// directory deepclust wrote as a whole: no file of the old one survives,
+// e.g. the assignments.arrow of an earlier prediction beside a new
+// assignments.parquet.
+func TestStageCommitReplacesAsAWhole(t *testing.T) {
 	parent := t.TempDir()
 	out := filepath.Join(parent, "out")
-	writeFile(t, filepath.Join(out, "metrics.json"), "old")
-	writeFile(t, filepath.Join(out, "notes.txt"), "keep")
-	writeFile(t, filepath.Join(out, "sub", "a"), "old a")
-	writeFile(t, filepath.Join(out, "sub", "b"), "keep b")
+	first, err := NewStage(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, first.Path("metrics.json"), "old")
+	writeFile(t, first.Path("assignments.arrow"), "stale")
+	writeFile(t, first.Path("model/b"), "old b")
+	if err := first.Commit(); err != nil {
+		t.Fatal(err)
+	}
 	s, err := NewStage(out)
 	if err != nil {
 		t.Fatal(err)
 	}
 	writeFile(t, s.Path("metrics.json"), "new")
-	writeFile(t, s.Path("sub/a"), "new a")
+	writeFile(t, s.Path("model/a"), "new a")
 	writeFile(t, s.Path("assignments.parquet"), "p")
 	if err := s.Commit(); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"assignments.parquet=p", "metrics.json=new", "notes.txt=keep", "sub/a=new a", "sub/b=keep b"}
+	want := []string{"assignments.parquet=p", "metrics.json=new", "model/a=new a"}
 	if got := tree(t, out); !slices.Equal(got, want) {
 		t.Errorf("output %v, want %v", got, want)
 	}
 	if got := entries(t, parent); !slices.Equal(got, []string{"out"}) {
 		t.Errorf("parent holds %v, want only out", got)
+	}
+	// A directory written before the marker existed, holding only
+	// deepclust's outputs, is replaced too.
+	os.Remove(filepath.Join(out, MarkerFile))
+	s, err = NewStage(out)
+	if err != nil {
+		t.Fatalf("an unmarked directory of outputs: %v", err)
+	}
+	writeFile(t, s.Path("metrics.json"), "newer")
+	if err := s.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if got := tree(t, out); !slices.Equal(got, []string{"metrics.json=newer"}) {
+		t.Errorf("output %v", got)
+	}
+}
+
+// TestCheckOutUpFront checks the output directories refused before any
+// work: an empty path, a file, a directory holding files deepclust did not
+// write (so that --out . or --out ~ cannot be replaced), one whose model is
+// a file, and an unwritable parent; and that none of them is changed.
+func TestCheckOutUpFront(t *testing.T) {
+	parent := t.TempDir()
+	file := filepath.Join(parent, "file")
+	writeFile(t, file, "x")
+	foreign := filepath.Join(parent, "foreign")
+	writeFile(t, filepath.Join(foreign, "notes.txt"), "keep")
+	writeFile(t, filepath.Join(foreign, "metrics.json"), "m")
+	modelFile := filepath.Join(parent, "modelfile")
+	writeFile(t, filepath.Join(modelFile, "metrics.json"), "m")
+	writeFile(t, filepath.Join(modelFile, "model"), "not a folder")
+	empty := filepath.Join(parent, "empty")
+	os.Mkdir(empty, 0o755)
+	for _, tc := range []struct{ dir, want string }{
+		{"", "empty path"},
+		{file, "is a file"},
+		{foreign, "holds notes.txt"},
+		{modelFile, "holds model"},
+	} {
+		if _, err := NewStage(tc.dir); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("NewStage(%q): %v, want an error saying %q", tc.dir, err, tc.want)
+		}
+	}
+	if got := tree(t, foreign); !slices.Equal(got, []string{"metrics.json=m", "notes.txt=keep"}) {
+		t.Errorf("refused directory changed: %v", got)
+	}
+	if s, err := NewStage(empty); err != nil {
+		t.Errorf("empty directory: %v", err)
+	} else {
+		s.Abort()
+	}
+	if os.Geteuid() != 0 {
+		locked := filepath.Join(parent, "locked")
+		os.Mkdir(locked, 0o555)
+		defer os.Chmod(locked, 0o755)
+		if _, err := NewStage(filepath.Join(locked, "out")); err == nil || !strings.Contains(err.Error(), "staging directory") {
+			t.Errorf("unwritable parent: %v", err)
+		}
+	}
+	if got := entries(t, parent); !slices.Equal(got, []string{"empty", "file", "foreign", "locked", "modelfile"}) && !slices.Equal(got, []string{"empty", "file", "foreign", "modelfile"}) {
+		t.Errorf("parent holds %v: a refused stage left something behind", got)
 	}
 }
 
@@ -152,7 +225,9 @@ func TestStagePathStaysInside(t *testing.T) {
 }
 
 // TestStageCrashBeforeCommit runs a child process that stages a file and
-// exits without Commit or Abort: the output directory must be unchanged.
+// exits without Commit or Abort: the output directory must be unchanged,
+// and the next stage for it removes the staging directory the crash left,
+// but not one without a marker nor one of a live process.
 func TestStageCrashBeforeCommit(t *testing.T) {
 	if out := os.Getenv("DEEPCLUST_STAGE_CRASH_OUT"); out != "" {
 		s, err := NewStage(out)
@@ -164,7 +239,8 @@ func TestStageCrashBeforeCommit(t *testing.T) {
 		}
 		os.Exit(1) // the crash
 	}
-	out := filepath.Join(t.TempDir(), "out")
+	parent := t.TempDir()
+	out := filepath.Join(parent, "out")
 	writeFile(t, filepath.Join(out, "metrics.json"), "old")
 	cmd := exec.Command(os.Args[0], "-test.run=^TestStageCrashBeforeCommit$")
 	cmd.Env = append(os.Environ(), "DEEPCLUST_STAGE_CRASH_OUT="+out)
@@ -174,5 +250,64 @@ func TestStageCrashBeforeCommit(t *testing.T) {
 	}
 	if got := tree(t, out); !slices.Equal(got, []string{"metrics.json=old"}) {
 		t.Errorf("output %v after a crash, want it unchanged", got)
+	}
+	left := entries(t, parent)
+	if len(left) != 2 || !strings.HasPrefix(left[0], ".out.tmp-") {
+		t.Fatalf("after the crash the parent holds %v, want out and its staging directory", left)
+	}
+	// Not ours: no marker. Alive: this process's own stage.
+	foreign := filepath.Join(parent, ".out.tmp-foreign")
+	writeFile(t, filepath.Join(foreign, "x"), "x")
+	live, err := NewStage(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer live.Abort()
+	got := entries(t, parent)
+	if slices.Contains(got, left[0]) || !slices.Contains(got, ".out.tmp-foreign") || !slices.Contains(got, filepath.Base(live.Dir())) {
+		t.Errorf("after a new stage the parent holds %v: want the crashed run's staging directory gone, the unmarked one and the live one kept", got)
+	}
+	if removed := RemoveStale(out); len(removed) != 0 {
+		t.Errorf("RemoveStale removed %v while their writers run or they are not ours", removed)
+	}
+}
+
+// TestCommitKilledBetweenRenames simulates a Commit killed after it moved
+// the old output aside and before it renamed the new one in: the next
+// stage puts the old output back.
+func TestCommitKilledBetweenRenames(t *testing.T) {
+	parent := t.TempDir()
+	out := filepath.Join(parent, "out")
+	old := filepath.Join(parent, ".out.old-123")
+	writeFile(t, filepath.Join(old, "metrics.json"), "old")
+	// The marker of a process that has ended.
+	dead := `{"tool":"deepclust","owner":{"pid":2147483646,"host":"` + Self().Host + `"}}`
+	writeFile(t, filepath.Join(old, MarkerFile), dead)
+	if got := RemoveStale(out); !slices.Equal(got, []string{old}) {
+		t.Fatalf("RemoveStale: %v", got)
+	}
+	if got := tree(t, out); !slices.Equal(got, []string{"metrics.json=old"}) {
+		t.Errorf("output %v, want the old one back", got)
+	}
+}
+
+func TestOwnerAlive(t *testing.T) {
+	me := Self()
+	if !me.Alive() {
+		t.Fatal("this process is not alive")
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	gone := Owner{PID: cmd.Process.Pid, Host: me.Host, Boot: me.Boot}
+	if gone.Alive() {
+		t.Errorf("ended process %v is alive", gone)
+	}
+	if (Owner{PID: me.PID, Host: me.Host, Boot: me.Boot, Start: me.Start + 1}).Alive() && me.Start != 0 {
+		t.Error("another process with this PID is taken for this one")
+	}
+	if !(Owner{PID: 1, Host: me.Host + "-other"}).Alive() {
+		t.Error("another host's writer must be taken as alive")
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/apache/arrow/go/v15/arrow/ipc"
 	"github.com/apache/arrow/go/v15/arrow/memory"
 
+	"github.com/deepclust/deepclust/internal/arrowsafe"
 	"github.com/deepclust/deepclust/sdk"
 )
 
@@ -214,7 +215,10 @@ func decodeTensor(mem memory.Allocator, b []byte) (t sdk.Tensor, err error) {
 			t, err = sdk.Tensor{}, fmt.Errorf("decoding tensor: corrupt Arrow IPC stream (%v)", r)
 		}
 	}()
-	r, err := ipc.NewReader(bytes.NewReader(b), ipc.WithAllocator(mem))
+	// Nor may a corrupt length exhaust memory: the messages' flatbuffers
+	// and lengths are checked, and allocations bounded by len(b).
+	mem = arrowsafe.NewLimitedAllocator(mem, arrowsafe.Limit(int64(len(b))))
+	r, err := ipc.NewReaderFromMessageReader(arrowsafe.NewMessageReader(bytes.NewReader(b), int64(len(b)), mem), ipc.WithAllocator(mem))
 	if err != nil {
 		return sdk.Tensor{}, fmt.Errorf("decoding tensor: reading Arrow IPC stream of %d bytes: %w", len(b), err)
 	}

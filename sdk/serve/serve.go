@@ -88,6 +88,8 @@ func Clusterer(c sdk.Clusterer, opts ...Option) { run(c, sdk.KindClusterer, opts
 // describes itself badly or as another kind, a binary started by hand
 // rather than by a deepclust host, or one started by a host of another
 // protocol version prints why to stderr in one line and exits with status 1.
+// A plugin whose host dies (its parent process changes) removes its socket
+// directory and exits with status 1.
 func Loss(l sdk.Loss, opts ...Option) { run(l, sdk.KindLoss, opts) }
 
 // Plugin serves p, whose kind its Describe says, like Encoder, Clusterer or
@@ -104,6 +106,9 @@ func run(p sdk.Describer, kind sdk.Kind, opts []Option) {
 		os.Exit(1)
 	}
 	hclog.SetDefault(cfg.Logger)
+	stop := make(chan struct{})
+	defer close(stop)
+	go watchParent(os.Getppid(), os.Getppid, parentPoll, stop, hostGone)
 	plugin.Serve(cfg)
 }
 
