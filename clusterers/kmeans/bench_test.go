@@ -6,9 +6,9 @@ import (
 )
 
 // benchmarkFit times Fit with k=10, n_init=10 on n×d overlapping blobs (10
-// centres, noise wide enough that Lloyd runs tens of rounds). The peer is
-// scikit-learn KMeans(k=10, n_init=10) on MNIST-70k pixels: about 63 s on
-// the project's 2-core machine.
+// centres, noise wide enough that Lloyd runs tens of rounds). The peer,
+// scikit-learn KMeans(k=10, n_init=10) on MNIST-70k pixels, is timed with
+// BenchmarkFitMNIST70k (bench_mnist_test.go).
 func benchmarkFit(b *testing.B, n, d int) {
 	x, _ := lcgBlobs(1, n, d, 10, 40)
 	c := configured(b, d, 1, map[string]any{"k": 10, "n_init": 10})
