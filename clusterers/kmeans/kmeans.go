@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/deepclust/deepclust/internal/autok"
+	"github.com/deepclust/deepclust/internal/knn"
 	"github.com/deepclust/deepclust/sdk"
 	"github.com/deepclust/deepclust/validity"
 )
@@ -16,6 +17,12 @@ import (
 const (
 	UpdateAssign = "assign"
 	UpdateLloyd  = "lloyd"
+)
+
+// Restart selection: which of the n_init runs Fit keeps.
+const (
+	SelectInertia    = "inertia"
+	SelectModularity = "modularity"
 )
 
 // pcgStream is the second PCG word for Fit's random source.
@@ -29,10 +36,13 @@ type Clusterer struct {
 
 	configured bool
 	// auto is the k field; with auto.Auto, Fit sets k.
-	auto       autok.Spec
-	k, nInit   int
-	maxIter    int
-	tol        float64
+	auto     autok.Spec
+	k, nInit int
+	maxIter  int
+	tol      float64
+	// selection and selectK: the select and select_neighbors keys.
+	selection  string
+	selectK    int
 	update     string
 	countInit  float64
 	centroidLR float64
@@ -62,7 +72,10 @@ func (c *Clusterer) Describe() sdk.Description {
 		Doc: "k-means (greedy k-means++, n_init restarts, Lloyd) with DCN's clustering loss " +
 			"(1/N)Σ‖z_i−μ_{s_i}‖² and online per-batch centroid update (Yang et al. 2017)",
 		Fields: append(autok.Fields("number of clusters", "the silhouette of each k's k-means (exact up to 5,000 rows, else on a seeded sample of 5,000)"), []sdk.Field{
-			{Name: "n_init", Type: sdk.TypeInt, Default: 10, Doc: "k-means++ restarts in Fit; the lowest inertia wins"},
+			{Name: "n_init", Type: sdk.TypeInt, Default: 10, Doc: "k-means++ restarts in Fit; select says which one wins"},
+			{Name: "select", Type: sdk.TypeString, Default: SelectInertia, Enum: []string{SelectInertia, SelectModularity},
+				Doc: "which of the n_init runs Fit keeps: inertia = the lowest inertia (scikit-learn); modularity = the highest Newman modularity of the data's symmetrised select_neighbors-nearest-neighbour graph (for embeddings shaped by a neighbour graph, e.g. UMAP's, whose clusters need not be the equal spheres inertia favours)"},
+			{Name: "select_neighbors", Type: sdk.TypeInt, Default: 15, Doc: "with select modularity: neighbours per point of the graph (UMAP's default 15), found exactly up to 100,000 rows, by NN-descent above"},
 			{Name: "max_iter", Type: sdk.TypeInt, Default: 300, Doc: "most Lloyd iterations per run"},
 			{Name: "tol", Type: sdk.TypeFloat, Default: 1e-4, Doc: "Lloyd stops when the summed squared centre shift is at most tol × the mean per-feature variance of the data (scikit-learn's meaning)"},
 			{Name: "update", Type: sdk.TypeString, Default: UpdateAssign, Enum: []string{UpdateAssign, UpdateLloyd},
@@ -104,6 +117,13 @@ func (c *Clusterer) Configure(_ context.Context, s sdk.Setup) error {
 	case s.EmbeddingDim < 1:
 		return fmt.Errorf("kmeans: embedding dimension is %d, want at least 1", s.EmbeddingDim)
 	}
+	selection, selectK := cfg.String("select"), cfg.Int("select_neighbors")
+	if selection != SelectInertia && selection != SelectModularity {
+		return fmt.Errorf("kmeans: config key \"select\" is %q, want %q or %q", selection, SelectInertia, SelectModularity)
+	}
+	if selectK < 1 {
+		return fmt.Errorf("kmeans: config key \"select_neighbors\" is %d, want at least 1", selectK)
+	}
 	update := cfg.String("update")
 	if update != UpdateAssign && update != UpdateLloyd {
 		return fmt.Errorf("kmeans: config key \"update\" is %q, want %q or %q", update, UpdateAssign, UpdateLloyd)
@@ -111,6 +131,7 @@ func (c *Clusterer) Configure(_ context.Context, s sdk.Setup) error {
 	c.configured = true
 	c.auto = spec
 	c.k, c.nInit, c.maxIter, c.tol, c.update = k, nInit, maxIter, tol, update
+	c.selection, c.selectK = selection, selectK
 	c.countInit, c.centroidLR, c.dim, c.seed = countInit, lr, s.EmbeddingDim, s.Seed
 	c.centroids, c.counts, c.assignments = nil, nil, nil
 	c.kept, c.keptIndices = nil, nil
@@ -144,23 +165,77 @@ func (c *Clusterer) fitted(op string) error {
 }
 
 // Fit clusters all embeddings: n_init runs of greedy k-means++ seeding and
-// Lloyd iterations, seeded from Setup.Seed, keeping the lowest inertia. It
-// stores the centroids and every row's assignment, and sets every online
-// count to count_init.
-func (c *Clusterer) Fit(_ context.Context, z sdk.Tensor) (sdk.Assignment, error) {
+// Lloyd iterations, seeded from Setup.Seed, keeping the lowest inertia or,
+// with select modularity, the highest modularity of the embeddings'
+// nearest-neighbour graph. It stores the centroids and every row's
+// assignment, and sets every online count to count_init.
+func (c *Clusterer) Fit(ctx context.Context, z sdk.Tensor) (sdk.Assignment, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.auto.Auto {
-		return c.fitAuto(z)
+		return c.fitAuto(ctx, z)
 	}
 	a, err := c.embeddings("fit", z, c.k)
 	if err != nil {
 		return sdk.Assignment{}, err
 	}
+	g, err := c.graph(ctx, z)
+	if err != nil {
+		return sdk.Assignment{}, err
+	}
 	rng := rand.New(rand.NewPCG(c.seed, pcgStream))
-	best, labels, obj := bestOf(a, c.k, c.nInit, c.maxIter, tolerance(a, c.tol), rng)
+	best, labels, obj, err := c.bestRun(a, c.k, tolerance(a, c.tol), rng, g)
+	if err != nil {
+		return sdk.Assignment{}, err
+	}
 	c.setState(best.f64, labels)
 	return sdk.Assignment{Labels: clone(labels), Objective: obj}, nil
+}
+
+// graph returns the select_neighbors-nearest-neighbour graph of z when
+// select is modularity, else nil.
+func (c *Clusterer) graph(ctx context.Context, z sdk.Tensor) (*knn.Neighbours, error) {
+	if c.selection != SelectModularity {
+		return nil, nil
+	}
+	k := min(c.selectK, z.Rows()-1)
+	if k < 1 {
+		return nil, fmt.Errorf("kmeans: fit: select modularity needs at least 2 embeddings, got %d", z.Rows())
+	}
+	g, err := knn.Find(ctx, z.Data, z.Rows(), z.Cols(), k, knn.MethodAuto, c.seed)
+	if err != nil {
+		return nil, fmt.Errorf("kmeans: fit: neighbour graph for select modularity: %w", err)
+	}
+	return g, nil
+}
+
+// bestRun runs n_init k-means++ seedings with Lloyd iterations, drawing
+// from rng in turn, and keeps the lowest inertia (g nil) or the highest
+// modularity of the graph g, the earliest run on ties. It returns the kept
+// run's centres, labels and inertia.
+func (c *Clusterer) bestRun(a *data, k int, tolAbs float64, rng *rand.Rand, g *knn.Neighbours) (*centres, []int32, float64, error) {
+	if g == nil {
+		best, labels, obj := bestOf(a, k, c.nInit, c.maxIter, tolAbs, rng)
+		return best, labels, obj, nil
+	}
+	var (
+		best   *centres
+		labels []int32
+		obj    float64
+		bestQ  float64
+	)
+	for range c.nInit {
+		cen := plusPlus(a, k, rng)
+		l, o, _ := lloyd(a, cen, c.maxIter, tolAbs)
+		q, err := validity.Modularity(g.Index, g.N, g.K, l)
+		if err != nil {
+			return nil, nil, 0, fmt.Errorf("kmeans: fit: %w", err)
+		}
+		if best == nil || q > bestQ {
+			best, labels, obj, bestQ = cen, l, o, q
+		}
+	}
+	return best, labels, obj, nil
 }
 
 // SilhouetteRows is the number of rows up to which k auto's silhouettes
@@ -170,7 +245,7 @@ const SilhouetteRows = 5000
 // fitAuto is Fit with k auto: for every k of k_range it runs Fit's k-means
 // (the same seed, so the chosen k's clustering is that of Fit with that k)
 // and scores it by its silhouette; the k with the highest wins.
-func (c *Clusterer) fitAuto(z sdk.Tensor) (sdk.Assignment, error) {
+func (c *Clusterer) fitAuto(ctx context.Context, z sdk.Tensor) (sdk.Assignment, error) {
 	ks, err := c.auto.Range("kmeans", z.Rows())
 	if err != nil {
 		return sdk.Assignment{}, err
@@ -191,9 +266,16 @@ func (c *Clusterer) fitAuto(z sdk.Tensor) (sdk.Assignment, error) {
 	}
 	var runs []run
 	tolAbs := tolerance(a, c.tol)
+	g, err := c.graph(ctx, z)
+	if err != nil {
+		return sdk.Assignment{}, err
+	}
 	for _, k := range ks {
 		rng := rand.New(rand.NewPCG(c.seed, pcgStream))
-		best, labels, obj := bestOf(a, k, c.nInit, c.maxIter, tolAbs, rng)
+		best, labels, obj, err := c.bestRun(a, k, tolAbs, rng, g)
+		if err != nil {
+			return sdk.Assignment{}, err
+		}
 		s, _, err := validity.SilhouetteSample(z, labels, SilhouetteRows, c.seed)
 		if err != nil {
 			// Fewer distinct clusters than k (duplicate points): no score.
