@@ -13,18 +13,25 @@ import (
 	"github.com/deepclust/deepclust/internal/sparse"
 )
 
-// ApproxOptions tune Approx. A zero field takes the default of
-// pynndescent's NNDescent for a graph of k+1 neighbours (the point itself
-// counted, as pynndescent counts it).
+// ApproxOptions tune Approx. A zero field takes its default: for the
+// forest and the iterations, that of pynndescent's NNDescent for a graph
+// of k+1 neighbours (the point itself counted, as pynndescent counts it).
 type ApproxOptions struct {
 	// Seed fixes every random choice: the same seed gives the same
 	// neighbours, whatever the number of threads.
 	Seed uint64
 	// Trees is the number of random-projection trees of the initial
-	// graph; 0: max(3, min(12, round(2·log10 n))).
+	// graph (dimensions below 16); 0: max(3, min(12, round(2·log10 n))).
 	Trees int
 	// LeafSize is the largest leaf of a tree; 0: max(60, min(256, 5(k+1))).
 	LeafSize int
+	// CellSize is the mean number of points of a cell of the initial
+	// graph (dimensions 16 and above): there are round(n/CellSize)
+	// cells; 0: 2048.
+	CellSize int
+	// Probes is the largest number of cells, its own included, each
+	// point is compared with (dimensions 16 and above); 0: 8.
+	Probes int
 	// MaxCandidates bounds the new and the old candidates each point
 	// joins per iteration; 0: min(60, k+1).
 	MaxCandidates int
@@ -54,6 +61,12 @@ func (o ApproxOptions) withDefaults(n, k int) ApproxOptions {
 	if !(o.Delta > 0) {
 		o.Delta = 0.001
 	}
+	if o.CellSize <= 0 {
+		o.CellSize = 2048
+	}
+	if o.Probes <= 0 {
+		o.Probes = 8
+	}
 	return o
 }
 
@@ -74,12 +87,19 @@ const emptyIndex = math.MaxInt32
 // Approx finds approximate k nearest neighbours of every row of the n×d
 // row-major matrix x among the other rows (1 ≤ k < n) by NN-descent (Dong,
 // Charikar & Li, "Efficient k-nearest neighbor graph construction for
-// generic similarity measures", WWW 2011) as pynndescent implements it:
+// generic similarity measures", WWW 2011) as pynndescent implements it,
+// from an initial graph that depends on the dimension:
 //
-//  1. a forest of random-projection trees (each node split by the
-//     hyperplane halfway between two of its points drawn at random) whose
-//     leaves give the first neighbour candidates: every pair of points
-//     sharing a leaf;
+//  1. below 16 dimensions, a forest of random-projection trees (each node
+//     split by the hyperplane halfway between two of its points drawn at
+//     random) whose leaves give the first neighbour candidates: every
+//     pair of points sharing a leaf (pynndescent's initialisation);
+//     from 16 dimensions on, where neighbours of neighbours stop being
+//     reliable neighbours and small leaves cut most neighbourhoods,
+//     exact comparisons, by matrix products, of every point with the
+//     points of its own k-means cell and of the nearby cells that can
+//     hold a nearer neighbour (an inverted-file index with exact pruning:
+//     see initCells), which usually leaves the iterations little to do;
 //  2. iterations in which every point joins its sampled neighbours and
 //     reverse neighbours (up to MaxCandidates new ones, never joined
 //     before, and as many old ones), offering each pair of them to both
@@ -96,9 +116,11 @@ const emptyIndex = math.MaxInt32
 // are generated against the thresholds of a fixed block of rows, and each
 // row receives its updates in a fixed order, whichever goroutine computes
 // them; random choices come from counter-based hashes of (seed, round,
-// point). The output depends on x, k and the options only (and, for
-// d ≥ 16, whose distances come from kernels.Gemm, on the GEMM kernel the
-// processor runs, which fixes their float32 rounding).
+// point), or from random streams seeded by the seed (one per tree, one
+// for the cells' k-means), each drawn by one goroutine. The output
+// depends on x, k and the options only (and, for d ≥ 16, whose distances
+// come from kernels.Gemm, on the GEMM kernel the processor runs, which
+// fixes their float32 rounding).
 //
 // It stops early, returning ctx's error, when ctx is cancelled.
 func Approx(ctx context.Context, x []float32, n, d, k int, opt ApproxOptions) (*Neighbours, error) {
@@ -120,7 +142,11 @@ func Approx(ctx context.Context, x []float32, n, d, k int, opt ApproxOptions) (*
 	s := &searcher{src: x, n: n, d: d, g: g, opt: o}
 	s.shift = max(0, bits.Len(uint(n-1))-6) // at most 64 buckets of rows
 	s.buckets = (n-1)>>s.shift + 1
-	if err := s.initForest(ctx); err != nil {
+	initGraph := s.initForest
+	if d >= cellMinDim {
+		initGraph = s.initCells
+	}
+	if err := initGraph(ctx); err != nil {
 		return nil, fmt.Errorf("knn: approximate search: %w", err)
 	}
 	s.fillRandom()

@@ -13,7 +13,8 @@ const (
 	MethodAuto = "auto"
 	// MethodExact is Search: every pair of points, exact neighbours.
 	MethodExact = "exact"
-	// MethodApprox is Approx: NN-descent from a random-projection forest.
+	// MethodApprox is Approx: NN-descent from a random-projection forest
+	// (below 16 dimensions) or from exact comparisons in k-means cells.
 	MethodApprox = "approx"
 )
 
