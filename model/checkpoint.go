@@ -78,6 +78,9 @@ type Checkpoint struct {
 	// checkpoints.
 	begun, saved, failed bool
 	log                  io.Writer
+	// pending, when not nil, delivers the result of the training-state
+	// write in flight (saveState writes in the background; flush waits).
+	pending chan error
 }
 
 // NewCheckpoint prepares the checkpoint of a fresh run in dir, with the
@@ -195,12 +198,17 @@ func (c *Checkpoint) ConfigFile() string { return filepath.Join(c.dir, checkpoin
 func (c *Checkpoint) Resuming() bool { return c.resume }
 
 // HasProgress reports whether the checkpoint holds any training state or
-// completed stage, which a resume would continue from.
-func (c *Checkpoint) HasProgress() bool { return c.saved }
+// completed stage, which a resume would continue from. It first waits for
+// a training-state write in flight.
+func (c *Checkpoint) HasProgress() bool {
+	c.flush()
+	return c.saved
+}
 
 // Remove deletes the checkpoint directory, once the run's outputs are
 // written.
 func (c *Checkpoint) Remove() error {
+	c.flush()
 	if !c.begun {
 		return nil
 	}
@@ -292,36 +300,60 @@ type stateHeader struct {
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // saveState writes the training state s of stage index (whose stage key
-// is key) atomically, replacing the previous one. A failed write is
-// reported once in the log and turns checkpoints off for the rest of the
-// run, which goes on.
+// is key) atomically, replacing the previous one. It encodes s at once and
+// writes it in the background, so training goes on during the write and
+// its fsync: a further saveState, stageDone, HasProgress and Remove first
+// wait for the write in flight, and the state file always holds a whole
+// state, the previous one until the new one is renamed over it. A killed
+// run thus loses at most the epoch being written besides the one in
+// progress. A failed write is reported once in the log and turns
+// checkpoints off for the rest of the run, which goes on. s's plugin
+// states must not change after the call (Save returns a fresh slice).
 func (c *Checkpoint) saveState(index int, key string, s *pipeline.State) error {
+	c.flush()
 	if c.failed {
 		return nil
 	}
-	err := func() error {
-		parts, err := s.Encode()
-		if err != nil {
-			return err
-		}
+	parts, err := s.Encode()
+	var head []byte
+	if err == nil {
 		h := stateHeader{Format: checkpointFormat, Stage: index, Key: key}
 		for _, p := range parts {
 			h.Bytes += len(p)
 			h.CRC32C = crc32.Update(h.CRC32C, castagnoli, p)
 		}
-		head, err := json.Marshal(h)
-		if err != nil {
-			return err
-		}
-		return writeFileAtomic(filepath.Join(c.dir, checkpointStateFile), append(head, '\n'), parts...)
-	}()
+		head, err = json.Marshal(h)
+	}
 	if err != nil {
-		c.failed = true
-		fmt.Fprintf(c.log, "checkpoint %s: %v: going on without checkpoints\n", c.dir, err)
+		c.fail(err)
 		return nil
 	}
-	c.saved = true
+	done := make(chan error, 1)
+	c.pending = done
+	path := filepath.Join(c.dir, checkpointStateFile)
+	go func() { done <- writeFileAtomic(path, append(head, '\n'), parts...) }()
 	return nil
+}
+
+// flush waits for the training-state write in flight, if any, and records
+// its outcome.
+func (c *Checkpoint) flush() {
+	if c.pending == nil {
+		return
+	}
+	err := <-c.pending
+	c.pending = nil
+	if err != nil {
+		c.fail(err)
+		return
+	}
+	c.saved = true
+}
+
+// fail turns checkpoints off after a failed write, saying so once.
+func (c *Checkpoint) fail(err error) {
+	c.failed = true
+	fmt.Fprintf(c.log, "checkpoint %s: %v: going on without checkpoints\n", c.dir, err)
 }
 
 // loadState returns the saved training state of stage index when it is
@@ -375,6 +407,7 @@ func (c *Checkpoint) stages() *stageCache {
 
 // stageDone stores a completed stage and drops its training state.
 func (c *Checkpoint) stageDone(ctx context.Context, key string, st *stage, res *pipeline.Result) {
+	c.flush()
 	if c.failed {
 		return
 	}

@@ -455,6 +455,9 @@ func (m *Model) trainStage(ctx context.Context, st *stage, input pipeline.Source
 	}
 	res, err = pipeline.TrainWith(ctx, st.model, input, st.spec.Train, seed, m.opt.Progress, checkpoints)
 	if err != nil {
+		if ck != nil {
+			ck.flush() // the last state written reaches the disk before the run ends
+		}
 		return nil, false, false, err
 	}
 	if ck != nil {
