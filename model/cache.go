@@ -270,7 +270,7 @@ type pluginKey struct {
 // stageKey is the cache key of stage st: a SHA-256 of the cache format,
 // the stage's seed, its input's key, the input shape, its encoder and
 // losses (resolved configs), its schedule, the encoder's starting state
-// when it comes from train.pretrained, and its clusterer when the stage
+// when it comes from train.pretrained or SetPretrained, and its clusterer when the stage
 // trains jointly with it. A stage without joint training leaves its
 // clusterer out, so changing only that clusterer reuses the entry.
 // Isolation and timeouts, which do not change results, are left out.
@@ -301,7 +301,7 @@ func stageKey(ctx context.Context, seed uint64, st *stage, input string) (string
 		key.Weights = append(key.Weights, l.Weight)
 		key.Phases = append(key.Phases, l.Stages)
 	}
-	if st.spec.Pretrained != "" {
+	if st.spec.Pretrained != "" || st.pretrained != nil {
 		b, err := st.model.Encoder.Save(ctx)
 		if err != nil {
 			return "", fmt.Errorf("saving the pretrained encoder: %w", err)

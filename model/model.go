@@ -81,6 +81,9 @@ type stage struct {
 	// inputShape and dim are the stage's sample shape and embedding width.
 	inputShape []int
 	dim        int
+	// pretrained, set by SetPretrained, is loaded into the encoder in
+	// place of pretraining.
+	pretrained []byte
 }
 
 // Result is what Fit produces.
@@ -363,7 +366,13 @@ func (m *Model) Fit(ctx context.Context, src pipeline.Source) (*Result, error) {
 		if err := st.configure(ctx, m.cfg.Seed, input.SampleShape()); err != nil {
 			return nil, err
 		}
-		if st.spec.Pretrained != "" {
+		if st.pretrained != nil {
+			if err := st.model.Encoder.Load(ctx, st.pretrained); err != nil {
+				return nil, fmt.Errorf("stage %s: loading the given encoder weights: %w", st.spec.Name, err)
+			}
+			fmt.Fprintf(m.opt.Log, "stage %s: encoder weights given (pretraining skipped)\n", st.spec.Name)
+			st.spec.Train.PretrainEpochs = 0
+		} else if st.spec.Pretrained != "" {
 			if err := loadPretrained(ctx, st.spec.Pretrained, st, len(m.stages)); err != nil {
 				return nil, err
 			}

@@ -117,6 +117,10 @@ type trainer struct {
 
 	stepSamples int
 	stepTime    time.Duration
+
+	// part, when set by PretrainEpochs, limits pretraining to its epochs
+	// [part[0], part[1]).
+	part *[2]int
 }
 
 // Train runs pretraining, cluster init and joint training on the samples
@@ -159,6 +163,33 @@ func TrainWith(ctx context.Context, m Model, src Source, s Schedule, seed uint64
 		return nil, fmt.Errorf("embedding the samples: %w", err)
 	}
 	return t.cluster(ctx, z, start)
+}
+
+// PretrainEpochs runs epochs [first, last) of the schedule's pretraining
+// (s.PretrainEpochs epochs in all) on src, and nothing else: no
+// embedding, no cluster init, no joint training (m.Clusterer is not
+// used). It is a part of a pretraining run outside Train, e.g. one epoch
+// of model averaging (local SGD), whose workers each train on their part
+// of the samples from the same weights. The learning rate follows the
+// schedule at the steps those epochs have in a whole run over src's
+// batches; the batches are drawn from seed. With first 0 and last
+// s.PretrainEpochs the encoder ends exactly as Train's pretraining leaves
+// it. The Report holds the epochs' mean losses (PretrainHistory).
+func PretrainEpochs(ctx context.Context, m Model, src Source, s Schedule, seed uint64, first, last int, p Progress) (*Report, error) {
+	if first < 0 || last < first || last > s.PretrainEpochs {
+		return nil, fmt.Errorf("pretraining epochs [%d, %d) of %d", first, last, s.PretrainEpochs)
+	}
+	s.Epochs = 0
+	m.Clusterer = nil
+	if err := checkInput(m, src, s); err != nil {
+		return nil, err
+	}
+	t := newTrainer(m, src, s, seed, p)
+	t.part = &[2]int{first, last}
+	if err := t.pretrain(ctx, time.Now()); err != nil {
+		return nil, err
+	}
+	return t.report, nil
 }
 
 // Cluster runs cluster init and joint training from embeddings z that m's
@@ -316,7 +347,11 @@ func (t *trainer) pretrain(ctx context.Context, start time.Time) error {
 			mean = h[len(h)-1]
 		}
 	}
-	for epoch := first; epoch < t.s.PretrainEpochs; epoch++ {
+	last := t.s.PretrainEpochs
+	if t.part != nil {
+		first, last, steps = t.part[0], t.part[1], t.part[0]*batches
+	}
+	for epoch := first; epoch < last; epoch++ {
 		epochRNG := t.rngState()
 		b := 0
 		err := visit(func(x sdk.Tensor, idx []int64, pairs int) error {

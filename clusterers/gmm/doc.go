@@ -76,6 +76,20 @@
 // parameters move only by EM in Fit and Update; centroid gradients from
 // auxiliary losses are checked and ignored).
 //
+// Distributed EM. Params are the parameters as numbers (Clusterer.Params,
+// ParseState, Params.State in Save's format). An E-step under fixed
+// parameters (NewEStep, EStep.Add) over any part of the rows gives
+// sufficient statistics about the E-step's means c_j, which add across
+// parts (Stats.Merge):
+//
+//	S0_j = Σ_i γ_ij,   S1_j = Σ_i γ_ij (z_i − c_j),   S2_j = Σ_i γ_ij (z_i − c_j)(z_i − c_j)ᵀ;
+//
+// MStep turns them into the M-step above (μ_j = (S1_j + S0_j c_j)/n_j and
+// the centred covariance S2_j − e_j S1_jᵀ − S1_j e_jᵀ + S0_j e_j e_jᵀ with
+// e_j = μ_j − c_j), equal to the single-process M-step up to float64
+// rounding; AddHard and an initial MStep give a run's start.
+// cmd/deepclust-beam chains such iterations on Apache Beam.
+//
 // All arithmetic is float64. The E-step and the loss process rows in fixed
 // chunks of 512 by two goroutines, adding per-chunk partial sums in chunk
 // order; the M-step computes each component in one goroutine over all rows

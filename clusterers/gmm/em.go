@@ -414,17 +414,24 @@ func (m *mixture) mStep(a *data, resp []float64, reg float64, initial bool) erro
 			cov[s1*d+s1] += reg
 		}
 	})
+	setWeights(m.weights, nk, int64(a.n), initial)
+	return m.factor()
+}
+
+// setWeights sets the mixing proportions from the components' total
+// responsibilities nk: π_j = n_j / Σ_l n_l, or n_j / n (n rows) for the
+// initial M-step of a run.
+func setWeights(weights, nk []float64, n int64, initial bool) {
 	var total float64
 	for _, v := range nk {
 		total += v
 	}
 	if initial {
-		total = float64(a.n)
+		total = float64(n)
 	}
 	for j, v := range nk {
-		m.weights[j] = v / total
+		weights[j] = v / total
 	}
-	return m.factor()
 }
 
 // covRows is the number of rows per rank update of a full covariance: a

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
-	"math"
 )
 
 // stateMagic opens every saved state; stateVersion is bumped whenever the
@@ -59,76 +58,97 @@ func (c *Clusterer) Save(_ context.Context) ([]byte, error) {
 }
 
 // Load restores what Save produced. The saved k, embedding width and
-// covariance type must match the configured ones; the weights must be
-// finite, non-negative and sum to 1 (within 1e-9), the means finite and
-// every covariance symmetric positive definite. Truncated, oversized or
-// corrupt states are errors.
+// covariance type must match the configured ones (with k auto, the saved
+// k is taken); the weights must be finite, non-negative and sum to 1
+// (within 1e-9), the means finite and every covariance symmetric positive
+// definite. Truncated, oversized or corrupt states are errors, and leave
+// the clusterer as it was.
 func (c *Clusterer) Load(_ context.Context, state []byte) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !c.configured {
 		return fmt.Errorf("gmm: load before Configure")
 	}
+	p, m, err := parseState(state)
+	if err != nil {
+		return fmt.Errorf("gmm: load: %w", err)
+	}
+	switch {
+	case (p.K != c.k && !c.auto.Auto) || p.Dim != c.dim:
+		return fmt.Errorf("gmm: load: state has k=%d and width %d, configured k=%d and width %d", p.K, p.Dim, c.k, c.dim)
+	case p.Diag != c.diag:
+		return fmt.Errorf("gmm: load: state has covariance code %d, configured %d (0 full, 1 diag)", p.covCode(), c.covCode())
+	}
+	c.k, c.mix, c.last = p.K, m, emResult{}
+	return nil
+}
+
+func (p Params) covCode() uint32 {
+	if p.Diag {
+		return codeDiag
+	}
+	return codeFull
+}
+
+// State encodes p in Save's format, which Load of a Clusterer configured
+// with the same k, width and covariance type restores.
+func (p Params) State() ([]byte, error) {
+	if _, err := p.mixture(); err != nil {
+		return nil, fmt.Errorf("gmm: %w", err)
+	}
+	h := stateHeader{Version: stateVersion, K: uint32(p.K), Dim: uint32(p.Dim), Covariance: p.covCode()}
+	copy(h.Magic[:], stateMagic)
+	var buf bytes.Buffer
+	for _, part := range []any{h, p.Weights, p.Means, p.Cov} {
+		if err := binary.Write(&buf, binary.LittleEndian, part); err != nil {
+			return nil, fmt.Errorf("gmm: encoding state: %w", err)
+		}
+	}
+	return buf.Bytes(), nil
+}
+
+// ParseState decodes a state written by Save (or Params.State) without a
+// configured Clusterer: k, width and covariance type come from the state.
+// It checks what Load checks.
+func ParseState(state []byte) (Params, error) {
+	p, _, err := parseState(state)
+	if err != nil {
+		return Params{}, fmt.Errorf("gmm: %w", err)
+	}
+	return p, nil
+}
+
+// parseState decodes and checks a saved state.
+func parseState(state []byte) (Params, *mixture, error) {
 	r := bytes.NewReader(state)
 	var h stateHeader
 	if err := binary.Read(r, binary.LittleEndian, &h); err != nil {
-		return fmt.Errorf("gmm: load: reading header of %d-byte state: %w", len(state), err)
-	}
-	if c.auto.Auto && h.K >= 1 {
-		// k auto: the state holds the k Fit chose.
-		c.k = int(h.K)
+		return Params{}, nil, fmt.Errorf("reading header of %d-byte state: %w", len(state), err)
 	}
 	switch {
 	case string(h.Magic[:]) != stateMagic:
-		return fmt.Errorf("gmm: load: state does not start with %q", stateMagic)
+		return Params{}, nil, fmt.Errorf("state does not start with %q", stateMagic)
 	case h.Version != stateVersion:
-		return fmt.Errorf("gmm: load: state version %d, this build reads %d", h.Version, stateVersion)
-	case int64(h.K) != int64(c.k) || int64(h.Dim) != int64(c.dim):
-		return fmt.Errorf("gmm: load: state has k=%d and width %d, configured k=%d and width %d", h.K, h.Dim, c.k, c.dim)
-	case h.Covariance != c.covCode():
-		return fmt.Errorf("gmm: load: state has covariance code %d, configured %d (0 full, 1 diag)", h.Covariance, c.covCode())
+		return Params{}, nil, fmt.Errorf("state version %d, this build reads %d", h.Version, stateVersion)
+	case h.Covariance != codeFull && h.Covariance != codeDiag:
+		return Params{}, nil, fmt.Errorf("state has covariance code %d, want 0 (full) or 1 (diag)", h.Covariance)
+	case h.K < 1 || h.Dim < 1 || h.K > 1<<20 || h.Dim > 1<<16:
+		return Params{}, nil, fmt.Errorf("state has k=%d and width %d", h.K, h.Dim)
 	}
-	m := newMixture(c.k, c.dim, c.diag)
-	body := int64(len(m.weights)+len(m.means)+len(m.cov)) * 8
-	if int64(r.Len()) != body {
-		return fmt.Errorf("gmm: load: state body has %d bytes, want %d", r.Len(), body)
+	p := Params{K: int(h.K), Dim: int(h.Dim), Diag: h.Covariance == codeDiag}
+	c := covLen(p.Dim, p.Diag)
+	if body := int64(p.K) * int64(1+p.Dim+c) * 8; int64(r.Len()) != body {
+		return Params{}, nil, fmt.Errorf("state body has %d bytes, want %d", r.Len(), body)
 	}
-	for _, part := range []any{m.weights, m.means, m.cov} {
+	p.Weights, p.Means, p.Cov = make([]float64, p.K), make([]float64, p.K*p.Dim), make([]float64, p.K*c)
+	for _, part := range []any{p.Weights, p.Means, p.Cov} {
 		if err := binary.Read(r, binary.LittleEndian, part); err != nil {
-			return fmt.Errorf("gmm: load: %w", err)
+			return Params{}, nil, fmt.Errorf("reading state: %w", err)
 		}
 	}
-	var total float64
-	for j, w := range m.weights {
-		if !(w >= 0) || math.IsInf(w, 0) {
-			return fmt.Errorf("gmm: load: weight %d is %v", j, w)
-		}
-		total += w
+	m, err := p.mixture()
+	if err != nil {
+		return Params{}, nil, err
 	}
-	if math.Abs(total-1) > 1e-9 {
-		return fmt.Errorf("gmm: load: weights sum to %v, want 1", total)
-	}
-	for i, v := range m.means {
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return fmt.Errorf("gmm: load: mean value %d is %v", i, v)
-		}
-	}
-	if !c.diag {
-		d := c.dim
-		for j := range c.k {
-			cov := m.cov[j*d*d : (j+1)*d*d]
-			for s := range d {
-				for t := s + 1; t < d; t++ {
-					if cov[s*d+t] != cov[t*d+s] {
-						return fmt.Errorf("gmm: load: covariance %d is not symmetric at (%d, %d)", j, s, t)
-					}
-				}
-			}
-		}
-	}
-	if err := m.factor(); err != nil {
-		return fmt.Errorf("gmm: load: %w", err)
-	}
-	c.mix, c.last = m, emResult{}
-	return nil
+	return p, m, nil
 }

@@ -39,6 +39,8 @@ func TestCommandLine(t *testing.T) {
 		{"predict", "--model", modelDir, "--data", lake, "--out", out, "--no-such-flag"},
 		{"predict", "--model", modelDir, "--data", lake, "--out", out, "extra"},
 		{"kmeans", "--data", lake, "--out", out, "--k", "0"},
+		{"gmm", "--data", lake, "--out", out, "--covariance", "spherical"},
+		{"gmm", "--data", lake, "--out", out, "--init", "random"},
 		{"frobnicate"},
 	} {
 		err := run(ctx, args, &stdout, &stderr)

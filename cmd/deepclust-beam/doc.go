@@ -1,13 +1,16 @@
-// Command deepclust-beam runs deepclust's prediction and k-means on Apache
-// Beam (Go SDK): on Prism, Beam's local runner, in one process with no
+// Command deepclust-beam runs deepclust's prediction, k-means, Gaussian
+// mixtures and model-averaged training on Apache Beam (Go SDK): on Prism, Beam's local runner, in one process with no
 // Docker or Java, and through the same binary on Dataflow, Flink or Spark.
 // It is its own Go module, so that Beam never enters the dependency graph
 // of the deepclust command or of the plugin SDK; it builds on the public
-// packages model, dataset and clusterers/kmeans.
+// packages model, pipeline, dataset, config, clusterers/kmeans,
+// clusterers/gmm and encoders/mlp.
 //
 //	cd cmd/deepclust-beam && go build -o deepclust-beam .
 //	deepclust-beam predict --model out/model --data lake/ --out pred/ --runner prism
 //	deepclust-beam kmeans --data lake/ --k 10 --iters 20 --out km/
+//	deepclust-beam gmm --data lake/ --k 10 --iters 20 --out gmm/
+//	deepclust-beam train --config cfg.yaml --data lake/ --epochs 5 --workers 4 --out run/
 //
 // # predict
 //
@@ -40,6 +43,36 @@
 // float64 sums the centroids are bit-identical to kmeans.Cluster's.
 // --mini-batch makes each step a mini-batch step; --dec adds DEC's soft
 // cluster frequencies f_j = Σ_i q_ij.
+//
+// # gmm
+//
+// A Gaussian mixture fitted by EM as clusterers/gmm fits it. The start is
+// the gmm clusterer's: k-means++ on the sample (seeded by
+// gmm.RestartSeed), with --init kmeans followed by Lloyd steps, then the
+// hard responsibilities of the nearest centre summed by one combine
+// (gmm.AddHard) and turned into weights, means and covariances by one
+// M-step; or --init-state, a saved gmm state. Each EM iteration is a ParDo
+// that runs the E-step of a block under the parameters (a side input read
+// and factored once per bundle, gmm.EStep) and emits the sufficient
+// statistics (responsibility sums, first and second moments about the
+// previous means, full or diagonal), a CombineFn that adds them, and the
+// M-step (gmm.MStep) with scikit-learn's lower-bound test on tol; a
+// converged iteration passes the parameters through. Output: gmm.json and
+// gmm.state (the clusterer's Save format).
+//
+// # train
+//
+// Model averaging (local SGD, FedAvg) of the config's first stage: the
+// row groups are dealt round-robin to --workers replicas (a GroupByKey of
+// the shards); every epoch each replica reads its row groups and trains
+// one pretraining epoch on them (model.PretrainStage) from the broadcast
+// weights (a side input read once per bundle), and a CombineFn averages
+// the replicas' mlp states weighted by their rows (mlp.ReadWeights and
+// WriteWeights: the parameters and Adam's moments, in float64). One job
+// per epoch (a driver loop); the averaged weights go to --staging. The driver then loads the averaged weights
+// (model.SetPretrained) and runs the rest of deepclust run on the lake
+// streamed: cluster init, joint training and later stages; the output
+// holds model/ (what deepclust predict loads) and metrics.json.
 //
 // Errors of a DoFn reach the user as one line naming the file. The
 // runner and its options are Beam's flags (--runner, --endpoint,

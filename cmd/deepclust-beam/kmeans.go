@@ -158,30 +158,13 @@ func KMeans(ctx context.Context, opt KMeansOptions, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	src := embedFn{Spec: columnSpec{Features: opt.Features, Keys: in.Keys, Nulls: opt.Nulls}, Model: opt.ModelDir, BatchRows: opt.BatchRows}
-	if src.BatchRows == 0 {
-		src.BatchRows = defaultBatchRows
-	}
-	if opt.ModelDir != "" {
-		l, err := acquireModel(ctx, modelKey{dir: opt.ModelDir})
-		if err != nil {
-			return err
-		}
-		src.Shape = l.m.InputShape()
-		src.Spec.Features, src.Spec.Label = l.m.Config().Data.Features, l.m.Config().Data.Label
-		if len(opt.Features) > 0 {
-			src.Spec.Features = opt.Features
-		}
-		releaseModel(modelKey{dir: opt.ModelDir}, l)
-	}
-	stage, err := newStage(ctx, opt.Out)
+	src, err := blockSource(ctx, opt.Features, opt.Nulls, opt.ModelDir, opt.BatchRows, in)
 	if err != nil {
 		return err
 	}
-	defer stage.abort(context.WithoutCancel(ctx))
-	p, s := beam.NewPipelineWithRoot()
-	err = build(func() {
-		blocks := beam.ParDo(s, &src, buildShards(s, in))
+	var res KMeansResult
+	err = runStaged(ctx, opt.Out, opt.Runner, CentroidsFile, &res, func(s beam.Scope, dir string) {
+		blocks := beam.ParDo(s, src, buildShards(s, in))
 		cents := seedCentroids(s, blocks, opt.K, opt.Sample, opt.Seed)
 		if opt.Tol > 0 {
 			cents = beam.ParDo(s, &tolFn{Tol: opt.Tol}, cents, beam.SideInput{Input: beam.Combine(s, &momentsFn{}, blocks)})
@@ -197,23 +180,10 @@ func KMeans(ctx context.Context, opt KMeansOptions, stdout io.Writer) error {
 		if opt.DEC {
 			freqs = decFrequencies(s, blocks, cents, opt.Alpha)
 		}
-		beam.ParDo0(s, &kmeansOutFn{Path: stage.path(CentroidsFile), Runner: opt.Runner, Start: start.UnixNano()}, cents,
+		beam.ParDo0(s, &kmeansOutFn{Path: joinPath(dir, CentroidsFile), Runner: opt.Runner, Start: start.UnixNano()}, cents,
 			beam.SideInput{Input: freqs}, beam.SideInput{Input: beam.Combine(s, &momentsFn{}, blocks)})
 	})
 	if err != nil {
-		return err
-	}
-	if err := runPipeline(ctx, opt.Runner, p); err != nil {
-		return err
-	}
-	var res KMeansResult
-	if err := readJSONFile(ctx, stage.path(CentroidsFile), &res); err != nil {
-		return err
-	}
-	if err := stage.remove(ctx, AssignmentsDir); err != nil {
-		return err
-	}
-	if err := stage.commit(ctx); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "k-means: n=%d k=%d, %d of %d steps", res.Rows, opt.K, res.Steps, opt.Iters)
@@ -222,6 +192,32 @@ func KMeans(ctx context.Context, opt KMeansOptions, stdout io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "  %.1f s  -> %s\n", time.Since(start).Seconds(), opt.Out)
 	return nil
+}
+
+// runStaged builds the pipeline construct adds (given the staging
+// directory it writes into), runs it, reads the JSON file result it wrote
+// into v, and commits the staging directory to out: nothing is visible at
+// out unless all of that succeeded.
+func runStaged(ctx context.Context, out, runner, result string, v any, construct func(s beam.Scope, dir string)) error {
+	stage, err := newStage(ctx, out)
+	if err != nil {
+		return err
+	}
+	defer stage.abort(context.WithoutCancel(ctx))
+	p, s := beam.NewPipelineWithRoot()
+	if err := build(func() { construct(s, stage.tmp) }); err != nil {
+		return err
+	}
+	if err := runPipeline(ctx, runner, p); err != nil {
+		return err
+	}
+	if err := readJSONFile(ctx, stage.path(result), v); err != nil {
+		return err
+	}
+	if err := stage.remove(ctx, AssignmentsDir); err != nil {
+		return err
+	}
+	return stage.commit(ctx)
 }
 
 // embedFn reads a shard into blocks of vectors: its features, or with a

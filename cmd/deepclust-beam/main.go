@@ -30,6 +30,11 @@ Commands:
   predict    assign a Parquet lake with a saved model (one part per row group)
   kmeans     k-means on a Parquet lake (features, or a model's embeddings): k-means++
              on a sample, then Lloyd or mini-batch steps as Beam combines
+  gmm        a Gaussian mixture fitted by EM on a Parquet lake (features, or a model's
+             embeddings): each iteration's statistics are one Beam combine
+  train      train a config's first stage by model averaging (each worker one epoch
+             on its share of the row groups, weights averaged by rows), the rest
+             on the driver; writes a model deepclust predict loads
   version    print the version
 
 Every command takes --runner prism|direct|dataflow|flink|spark (default prism) and
@@ -92,6 +97,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		opt.Runner = *runners.Runner
 		return KMeans(ctx, *opt, stdout)
+	case "gmm":
+		opt := gmmFlags(fs)
+		if done, err := parse(fs, args[1:]); done || err != nil {
+			return err
+		}
+		opt.Runner = *runners.Runner
+		return GMM(ctx, *opt, stdout)
+	case "train":
+		opt := trainFlags(fs)
+		if done, err := parse(fs, args[1:]); done || err != nil {
+			return err
+		}
+		opt.Runner = *runners.Runner
+		return Train(ctx, *opt, stdout)
 	case "version", "--version":
 		_, err := fmt.Fprintln(stdout, "deepclust-beam", version())
 		return err

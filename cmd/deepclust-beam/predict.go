@@ -718,19 +718,7 @@ func writeJSON(ctx context.Context, path string, v any) error {
 	if err != nil {
 		return err
 	}
-	st, err := storageFor(path)
-	if err != nil {
-		return err
-	}
-	w, err := st.Create(ctx, path)
-	if err != nil {
-		return err
-	}
-	if _, err := w.Write(append(b, '\n')); err != nil {
-		abortWrite(w)
-		return err
-	}
-	return w.Close()
+	return writeBytes(ctx, path, append(b, '\n'))
 }
 
 // predictMetrics turns the merged statistics into metrics.json, failing

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -83,7 +84,7 @@ func checkOut(ctx context.Context, st Storage, out string) error {
 	}
 	for _, f := range files {
 		rel := filepath.ToSlash(strings.TrimPrefix(f.Path, prefix))
-		if rel != MetricsFile && !strings.HasPrefix(rel, AssignmentsDir+"/") {
+		if !slices.Contains([]string{MetricsFile, CentroidsFile, GMMFile, GMMStateFile}, rel) && !strings.HasPrefix(rel, AssignmentsDir+"/") && !strings.HasPrefix(rel, trainModelDir+"/") {
 			return fmt.Errorf("output directory %s exists and holds %s, which deepclust-beam did not write: give a new or empty directory", out, rel)
 		}
 	}

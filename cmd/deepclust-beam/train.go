@@ -1,0 +1,671 @@
+package main
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/binary"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/apache/arrow/go/v15/arrow/memory"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+
+	"github.com/deepclust/deepclust/config"
+	"github.com/deepclust/deepclust/dataset"
+	"github.com/deepclust/deepclust/encoders/mlp"
+	"github.com/deepclust/deepclust/model"
+	"github.com/deepclust/deepclust/pipeline"
+	"github.com/deepclust/deepclust/sdk"
+)
+
+// TrainOptions are the inputs of a distributed training by model
+// averaging.
+type TrainOptions struct {
+	// Config is a deepclust config file; Data the Parquet lake (it
+	// replaces the config's data.path).
+	Config, Data string
+	// Epochs is the number of model-averaging epochs of the first stage's
+	// pretraining (0: the config's pretrain_epochs).
+	Epochs int
+	// Workers is the number of model replicas: the input's row-group
+	// shards are dealt round-robin to them.
+	Workers int
+	// Out is the output directory: model/ (what deepclust predict loads)
+	// and metrics.json, committed when everything succeeded.
+	Out string
+	// Staging, when set, is where the epochs' averaged weights go (a
+	// directory every worker reaches, e.g. on GCS); by default beside Out.
+	Staging string
+	Runner  string
+}
+
+func trainFlags(fs *flag.FlagSet) *TrainOptions {
+	opt := &TrainOptions{}
+	fs.StringVar(&opt.Config, "config", "", "deepclust config file (the same as deepclust run's)")
+	fs.StringVar(&opt.Data, "data", "", "Parquet file or directory of Parquet files (Hive partitions too); replaces data.path")
+	fs.IntVar(&opt.Epochs, "epochs", 0, "model-averaging epochs of the first stage's pretraining (default: its pretrain_epochs)")
+	fs.IntVar(&opt.Workers, "workers", 4, "model replicas, each training an epoch on its share of the row groups")
+	fs.StringVar(&opt.Out, "out", "", "output directory (local): model/ and metrics.json, committed when training succeeded")
+	fs.StringVar(&opt.Staging, "staging", "", "directory every worker reaches for the epochs' averaged weights, e.g. gs://BUCKET/tmp (default: beside --out)")
+	return opt
+}
+
+// TrainMetrics is the content of metrics.json of train.
+type TrainMetrics struct {
+	Epochs, Workers int
+	// WorkerRows are the rows of each replica.
+	WorkerRows []int64
+	// Losses is the sample-weighted mean over replicas of each epoch's
+	// mean pretraining loss.
+	Losses []float64
+	// Seconds: "averaging" the Beam job (all epochs), "driver" the rest of
+	// the training on the driver (later stages, clusterer), "total".
+	Seconds map[string]float64
+	// Report is the driver's model.Fit report: every stage with its
+	// k-means scores when the data are labelled.
+	Report model.Report
+	Runner string
+}
+
+// WorkerState is one replica's encoder state after an epoch, with its
+// number of rows and its epoch's mean loss.
+type WorkerState struct {
+	Worker int
+	Rows   int64
+	Loss   float64
+	State  []byte
+}
+
+// TrainWeights are the broadcast weights (the encoder state that starts
+// an epoch; nil for the encoder's own initialisation) or an epoch's
+// average, with the epoch's mean loss and the replicas' rows.
+type TrainWeights struct {
+	State  []byte
+	Losses []float64
+	Rows   []int64
+}
+
+// WeightSum is the accumulator of the averaging: per parameter and
+// optimiser slot the float64 sum of rows × value, the rows, the largest
+// step counts, and the state of the lowest-numbered replica (whose
+// architecture and noise generator the average keeps). An accumulator of
+// one replica holds only its state (Params nil), so that a bundle of one
+// replica sends no more than that replica's state.
+type WeightSum struct {
+	Worker  int
+	Base    []byte
+	Rows    int64
+	LossSum float64
+	Steps   [2]uint64
+	Adam    bool
+	Params  []float64
+	Slots   [][]float64
+	// PerWorker are the replicas' rows, by worker.
+	PerWorker []int64
+}
+
+func init() {
+	for _, v := range []any{WorkerState{}, TrainWeights{}, WeightSum{}, keyWorkerFn{}, readWeightsFn{}, localEpochFn{}, averageFn{}, epochOutFn{}} {
+		beam.RegisterType(reflect.TypeOf(v))
+	}
+	beam.RegisterCoder(reflect.TypeOf(WeightSum{}), encodeWeightSum, decodeWeightSum)
+}
+
+// Train trains the config's first stage by model averaging on the lake,
+// then the rest of the model on the driver, and commits the model and
+// metrics.json to opt.Out.
+func Train(ctx context.Context, opt TrainOptions, stdout io.Writer) error {
+	start := time.Now()
+	switch {
+	case opt.Config == "" || opt.Data == "" || opt.Out == "":
+		return fmt.Errorf("%w: train needs --config, --data and --out", errUsage)
+	case opt.Epochs < 0 || opt.Workers < 1:
+		return fmt.Errorf("%w: train needs --epochs ≥ 0 and --workers ≥ 1", errUsage)
+	case strings.Contains(opt.Out, "://"):
+		return fmt.Errorf("%w: train writes the model to a local --out, not %s", errUsage, opt.Out)
+	}
+	cfg, err := config.Load(config.Options{File: opt.Config, NoEnv: true})
+	if err != nil {
+		return err
+	}
+	cfg.Data.Path, cfg.Data.Format = opt.Data, "parquet"
+	st := &cfg.Stages[0]
+	switch kind, err := model.ScaleKind(cfg.Data); {
+	case err != nil:
+		return err
+	case kind != dataset.ScaleNone:
+		return fmt.Errorf("train: data.scale resolves to %s; model averaging needs data.scale: none (workers cannot share a scaling fitted on all rows; scale the lake beforehand)", kind)
+	case st.Encoder.Plugin != "mlp" || st.Encoder.Path != "":
+		return fmt.Errorf("train: the first stage's encoder is %q; model averaging supports the mlp encoder", st.Encoder.Label())
+	case st.Train.PretrainEpochs == 0 && opt.Epochs == 0:
+		return fmt.Errorf("train: the first stage has no pretraining epochs to distribute (set --epochs)")
+	}
+	if opt.Epochs > 0 {
+		st.Train.PretrainEpochs = opt.Epochs
+	}
+	epochs := st.Train.PretrainEpochs
+	m, err := model.New(ctx, cfg, model.Options{})
+	if err != nil {
+		return err
+	}
+	var yaml bytes.Buffer
+	err = config.Write(&yaml, m.Config(), m.Descriptions(), false)
+	if err != nil {
+		m.Close()
+		return err
+	}
+	in, err := listInput(ctx, opt.Data, "")
+	if err != nil {
+		m.Close()
+		return err
+	}
+	stage, err := newStage(ctx, opt.Out)
+	if err != nil {
+		return err
+	}
+	defer stage.abort(context.WithoutCancel(ctx))
+	src := &embedFn{Spec: columnSpec{Features: cfg.Data.Features, Label: cfg.Data.Label, Keys: in.Keys, Nulls: cfg.Data.Nulls}, BatchRows: defaultBatchRows}
+	// The epochs' averaged weights go to a work directory the workers
+	// reach: beside --out, or under --staging (e.g. on GCS).
+	work, err := trainWork(ctx, opt, stage)
+	if err != nil {
+		return err
+	}
+	defer work.st.RemoveAll(context.WithoutCancel(ctx), work.dir)
+	// The initial weights: the encoder's own initialisation for the
+	// config's seed, as deepclust run starts, for rows of the input's width.
+	width, err := inputWidth(ctx, src, in)
+	if err == nil {
+		var init []byte
+		if init, _, err = m.PretrainStage(ctx, 0, pipeline.Data{X: sdk.NewTensor(1, width)}, nil, 0, 0, 0); err == nil {
+			err = writeBytes(ctx, joinPath(work.dir, "epoch0.state"), init)
+		}
+	}
+	m.Close()
+	if err != nil {
+		return fmt.Errorf("train: initial weights: %w", err)
+	}
+	// One job per epoch (a driver loop): Prism keeps every PCollection of
+	// a job in memory, and an epoch moves a few encoder states.
+	var tw TrainWeights
+	statePath := joinPath(work.dir, "epoch0.state")
+	for e := range epochs {
+		p, s := beam.NewPipelineWithRoot()
+		out := joinPath(work.dir, fmt.Sprintf("epoch%d", e+1))
+		err := build(func() {
+			parts := beam.GroupByKey(s, beam.ParDo(s, &keyWorkerFn{Workers: opt.Workers}, buildShards(s, in)))
+			weights := beam.ParDo(s, &readWeightsFn{Path: statePath}, beam.Impulse(s))
+			states := beam.ParDo(s, &localEpochFn{Config: yaml.String(), Epoch: e, Seed: cfg.Seed, Src: *src}, parts, beam.SideInput{Input: weights})
+			beam.ParDo0(s, &epochOutFn{Path: out}, beam.Combine(s, &averageFn{}, states))
+		})
+		if err != nil {
+			return err
+		}
+		if err := runPipeline(ctx, opt.Runner, p); err != nil {
+			return err
+		}
+		var ew TrainWeights
+		if err := readJSONFile(ctx, out+".json", &ew); err != nil {
+			return err
+		}
+		for _, f := range []string{statePath, out + ".json"} {
+			if err := work.st.RemoveAll(ctx, f); err != nil {
+				return fmt.Errorf("train: removing %s: %w", f, err)
+			}
+		}
+		statePath = out + ".state"
+		tw.Losses, tw.Rows = append(tw.Losses, ew.Losses...), ew.Rows
+	}
+	averaged := time.Since(start)
+	state, err := readFile(ctx, statePath)
+	if err != nil {
+		return err
+	}
+	if err := stage.remove(ctx, AssignmentsDir); err != nil {
+		return err
+	}
+	// The rest on the driver: the first stage's weights are the averaged
+	// ones; cluster init, joint training and later stages run as in
+	// deepclust run.
+	begin := time.Now()
+	m, err = model.New(ctx, cfg, model.Options{})
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	if err := m.SetPretrained(0, state); err != nil {
+		return err
+	}
+	// Streamed: the driver reads the lake in passes, in bounded memory.
+	cfg.Data.Stream = true
+	data, _, err := model.OpenData(ctx, cfg.Data)
+	if err != nil {
+		return err
+	}
+	res, err := m.Fit(ctx, data)
+	if err != nil {
+		return err
+	}
+	if err := m.Save(ctx, stage.path(trainModelDir)); err != nil {
+		return err
+	}
+	met := TrainMetrics{Epochs: epochs, Workers: opt.Workers, WorkerRows: tw.Rows, Losses: tw.Losses, Report: res.Report, Runner: opt.Runner,
+		Seconds: map[string]float64{"averaging": averaged.Seconds(), "driver": time.Since(begin).Seconds(), "total": time.Since(start).Seconds()}}
+	if err := writeJSON(ctx, stage.path(MetricsFile), met); err != nil {
+		return err
+	}
+	if err := stage.commit(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "train: %d epochs on %d workers, loss %s", epochs, opt.Workers, lossList(tw.Losses))
+	if sc := res.Report.Stages; len(sc) > 0 && sc[0].Scores != nil {
+		fmt.Fprintf(stdout, ", k-means on the first stage's codes ACC %.4f", sc[0].Scores.ACC)
+	}
+	fmt.Fprintf(stdout, "  %.1f s  -> %s\n", time.Since(start).Seconds(), opt.Out)
+	return nil
+}
+
+// workDir is a directory of train's epoch files and its storage.
+type workDir struct {
+	st  Storage
+	dir string
+}
+
+// trainWork makes the directory of the epochs' averaged weights: in the
+// staging directory beside --out, or a new one under --staging.
+func trainWork(ctx context.Context, opt TrainOptions, stage *stage) (workDir, error) {
+	if opt.Staging == "" {
+		w := workDir{st: stage.st, dir: stage.path("epochs")}
+		return w, w.st.MkdirAll(ctx, w.dir)
+	}
+	st, err := storageFor(opt.Staging)
+	if err != nil {
+		return workDir{}, err
+	}
+	w := workDir{st: st, dir: joinPath(opt.Staging, "deepclust-beam-train-"+randomSuffix())}
+	if err := st.MkdirAll(ctx, w.dir); err != nil {
+		return workDir{}, fmt.Errorf("--staging %s: %w", opt.Staging, err)
+	}
+	return w, nil
+}
+
+// trainModelDir is the model folder inside train's output directory.
+const trainModelDir = "model"
+
+func lossList(l []float64) string {
+	if len(l) == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.5g → %.5g", l[0], l[len(l)-1])
+}
+
+// keyWorkerFn deals the row-group shards to the replicas: shard i goes to
+// replica i mod Workers.
+type keyWorkerFn struct {
+	Workers int
+}
+
+// ProcessElement keys a shard by its replica.
+func (f *keyWorkerFn) ProcessElement(sh Shard) (int, Shard) {
+	return sh.Index % f.Workers, sh
+}
+
+// replica is a model built from the resolved config, on a worker.
+type replica struct {
+	m *model.Model
+}
+
+// open builds the model from the config text.
+func (r *replica) open(ctx context.Context, text string) error {
+	dir, err := os.MkdirTemp("", "deepclust-beam-config-")
+	if err != nil {
+		return taggedf("train: %v", err)
+	}
+	defer os.RemoveAll(dir)
+	file := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(file, []byte(text), 0o644); err != nil {
+		return taggedf("train: %v", err)
+	}
+	cfg, err := config.Load(config.Options{File: file, NoEnv: true})
+	if err != nil {
+		return taggedf("train: the config: %v", err)
+	}
+	if r.m, err = model.New(ctx, cfg, model.Options{}); err != nil {
+		return taggedf("train: %v", err)
+	}
+	return nil
+}
+
+func (r *replica) close() {
+	if r.m != nil {
+		r.m.Close()
+		r.m = nil
+	}
+}
+
+// readWeightsFn reads the weights an epoch starts from (the previous
+// epoch's average, or the initial weights), to broadcast them as a side
+// input.
+type readWeightsFn struct {
+	Path string
+}
+
+// ProcessElement reads the state file.
+func (f *readWeightsFn) ProcessElement(ctx context.Context, _ []byte) (TrainWeights, error) {
+	b, err := readFile(ctx, f.Path)
+	if err != nil {
+		return TrainWeights{}, taggedf("train: reading the weights: %v", err)
+	}
+	return TrainWeights{State: b}, nil
+}
+
+// inputWidth is the number of features per row: that of the first rows
+// of the input (read on the driver, one row group).
+func inputWidth(ctx context.Context, src *embedFn, in *Input) (int, error) {
+	for _, f := range in.Files {
+		pf, err := openParquet(ctx, f.Path, src.BatchRows, memory.DefaultAllocator)
+		if err != nil {
+			return 0, fmt.Errorf("reading %s: %w", f.Path, err)
+		}
+		groups := pf.rowGroups()
+		pf.Close()
+		for g, n := range groups {
+			if n == 0 {
+				continue
+			}
+			width := 0
+			err := src.ProcessElement(ctx, Shard{File: f, RowGroup: g, Rows: n}, func(b Block) { width = max(width, b.D) })
+			if err != nil {
+				// A DoFn's error, here called on the driver.
+				if msg := err.Error(); strings.HasPrefix(msg, tagOpen) {
+					err = errors.New(strings.TrimSuffix(strings.TrimPrefix(msg, tagOpen), tagClose))
+				}
+				return 0, err
+			}
+			if width > 0 {
+				return width, nil
+			}
+		}
+	}
+	return 0, fmt.Errorf("reading %s: no rows", in.Path)
+}
+
+// localEpochFn trains one replica for one epoch from the broadcast
+// weights (a side input read once per bundle).
+type localEpochFn struct {
+	Config string
+	Epoch  int
+	Seed   uint64
+	// Src reads a shard's rows.
+	Src embedFn
+
+	r replica
+	w TrainWeights
+}
+
+// Setup builds the model.
+func (f *localEpochFn) Setup(ctx context.Context) error { return f.r.open(ctx, f.Config) }
+
+// Teardown closes it.
+func (f *localEpochFn) Teardown() { f.r.close() }
+
+// StartBundle reads the weights.
+func (f *localEpochFn) StartBundle(w func(*TrainWeights) bool, _ func(WorkerState)) {
+	f.w = TrainWeights{}
+	w(&f.w)
+}
+
+// ProcessElement reads the replica's shards (in input order, into
+// memory) and trains them for the epoch: the batches are drawn from a
+// seed of the config's seed, the epoch and the replica.
+func (f *localEpochFn) ProcessElement(ctx context.Context, worker int, shards func(*Shard) bool, _ func(*TrainWeights) bool, emit func(WorkerState)) error {
+	var list []Shard
+	var sh Shard
+	for shards(&sh) {
+		list = append(list, sh)
+	}
+	slices.SortFunc(list, func(a, b Shard) int { return cmp.Compare(a.Index, b.Index) })
+	var b Block
+	for _, sh := range list {
+		err := f.Src.ProcessElement(ctx, sh, func(x Block) {
+			if b.D == 0 {
+				b.D = x.D
+			}
+			b.Rows, b.Z = append(b.Rows, x.Rows...), append(b.Z, x.Z...)
+		})
+		if err != nil {
+			return err
+		}
+		if len(b.Z) != len(b.Rows)*b.D {
+			return taggedf("train: %s: rows of another width than the replica's first (%d)", sh.File.Path, b.D)
+		}
+	}
+	if len(b.Rows) == 0 {
+		return nil
+	}
+	x := sdk.Tensor{Shape: []int{len(b.Rows), b.D}, Data: b.Z}
+	seed := splitMix(f.Seed ^ splitMix(uint64(f.Epoch)<<32|uint64(worker)))
+	state, hist, err := f.r.m.PretrainStage(ctx, 0, pipeline.Data{X: x}, f.w.State, f.Epoch, f.Epoch+1, seed)
+	if err != nil {
+		return taggedf("train: epoch %d, worker %d: %v", f.Epoch+1, worker, err)
+	}
+	loss := math.NaN()
+	if len(hist) > 0 {
+		loss = hist[0]
+	}
+	emit(WorkerState{Worker: worker, Rows: int64(len(b.Rows)), Loss: loss, State: state})
+	return nil
+}
+
+// averageFn averages the replicas' encoder states weighted by their rows
+// (FedAvg): parameters and Adam's moments (or SGD's momentum) alike, in
+// float64; the step counts are the largest.
+type averageFn struct{}
+
+// CreateAccumulator starts an empty sum.
+func (averageFn) CreateAccumulator() WeightSum { return WeightSum{} }
+
+// AddInput adds one replica.
+func (averageFn) AddInput(a WeightSum, s WorkerState) (WeightSum, error) {
+	if _, err := mlp.ReadWeights(s.State); err != nil {
+		return WeightSum{}, taggedf("train: worker %d: %v", s.Worker, err)
+	}
+	one := WeightSum{Worker: s.Worker, Base: s.State, Rows: s.Rows, LossSum: float64(s.Rows) * s.Loss, PerWorker: make([]int64, s.Worker+1)}
+	one.PerWorker[s.Worker] = s.Rows
+	return mergeWeights(a, one)
+}
+
+// MergeAccumulators adds two sums.
+func (averageFn) MergeAccumulators(a, b WeightSum) (WeightSum, error) { return mergeWeights(a, b) }
+
+// ExtractOutput divides by the rows and writes the mean into the base
+// state (a single replica's state is its own mean).
+func (averageFn) ExtractOutput(a WeightSum) (TrainWeights, error) {
+	if a.Rows == 0 {
+		return TrainWeights{}, taggedf("train: no replica trained")
+	}
+	n := float64(a.Rows)
+	out := TrainWeights{State: a.Base, Losses: []float64{a.LossSum / n}, Rows: a.PerWorker}
+	if a.Params == nil {
+		return out, nil
+	}
+	w := mlp.Weights{Params: mean32(a.Params, n), Steps: a.Steps, Adam: a.Adam}
+	for _, sl := range a.Slots {
+		w.Slots = append(w.Slots, mean32(sl, n))
+	}
+	state, err := mlp.WriteWeights(a.Base, w)
+	if err != nil {
+		return TrainWeights{}, taggedf("train: averaging: %v", err)
+	}
+	out.State = state
+	return out, nil
+}
+
+// expand turns an accumulator of one replica into sums.
+func expand(a WeightSum) (WeightSum, error) {
+	if a.Params != nil {
+		return a, nil
+	}
+	w, err := mlp.ReadWeights(a.Base)
+	if err != nil {
+		return WeightSum{}, taggedf("train: worker %d: %v", a.Worker, err)
+	}
+	n := float64(a.Rows)
+	a.Steps, a.Adam, a.Params = w.Steps, w.Adam, scaled64(w.Params, n)
+	for _, sl := range w.Slots {
+		a.Slots = append(a.Slots, scaled64(sl, n))
+	}
+	return a, nil
+}
+
+func scaled64(v []float32, n float64) []float64 {
+	out := make([]float64, len(v))
+	for i, x := range v {
+		out[i] = n * float64(x)
+	}
+	return out
+}
+
+func mean32(v []float64, n float64) []float32 {
+	out := make([]float32, len(v))
+	for i, x := range v {
+		out[i] = float32(x / n)
+	}
+	return out
+}
+
+// mergeWeights adds b to a (either may be empty).
+func mergeWeights(a, b WeightSum) (WeightSum, error) {
+	if a.Base == nil {
+		return b, nil
+	}
+	if b.Base == nil {
+		return a, nil
+	}
+	a, err := expand(a)
+	if err != nil {
+		return WeightSum{}, err
+	}
+	if b, err = expand(b); err != nil {
+		return WeightSum{}, err
+	}
+	if len(a.Params) != len(b.Params) || len(a.Slots) != len(b.Slots) || a.Adam != b.Adam {
+		return WeightSum{}, taggedf("train: replicas with different networks or optimisers")
+	}
+	out := WeightSum{Worker: a.Worker, Base: a.Base, Rows: a.Rows + b.Rows, LossSum: a.LossSum + b.LossSum, Adam: a.Adam,
+		Steps: [2]uint64{max(a.Steps[0], b.Steps[0]), max(a.Steps[1], b.Steps[1])}, Params: slices.Clone(a.Params)}
+	if b.Worker < a.Worker {
+		out.Worker, out.Base = b.Worker, b.Base
+	}
+	for i, v := range b.Params {
+		out.Params[i] += v
+	}
+	for k, sl := range a.Slots {
+		s := slices.Clone(sl)
+		for i, v := range b.Slots[k] {
+			s[i] += v
+		}
+		out.Slots = append(out.Slots, s)
+	}
+	out.PerWorker = make([]int64, max(len(a.PerWorker), len(b.PerWorker)))
+	for _, pw := range [][]int64{a.PerWorker, b.PerWorker} {
+		for i, r := range pw {
+			out.PerWorker[i] += r
+		}
+	}
+	return out, nil
+}
+
+// epochOutFn writes an epoch's averaged weights (Path.state) and its
+// mean loss and replica rows (Path.json).
+type epochOutFn struct {
+	Path string
+}
+
+// ProcessElement writes the two files.
+func (f *epochOutFn) ProcessElement(ctx context.Context, w TrainWeights) error {
+	if err := writeBytes(ctx, f.Path+".state", w.State); err != nil {
+		return taggedf("writing %s.state: %v", f.Path, err)
+	}
+	if err := writeJSON(ctx, f.Path+".json", TrainWeights{Losses: w.Losses, Rows: w.Rows}); err != nil {
+		return taggedf("writing %s.json: %v", f.Path, err)
+	}
+	return nil
+}
+
+// encodeWeightSum is the binary coder of the averaging's accumulator
+// (Beam's schema coder would encode millions of float64 one by one).
+func encodeWeightSum(a WeightSum) ([]byte, error) {
+	le := binary.LittleEndian
+	out := make([]byte, 0, 64+len(a.Base)+8*len(a.Params)*(1+len(a.Slots))+8*len(a.PerWorker))
+	adam := uint64(0)
+	if a.Adam {
+		adam = 1
+	}
+	for _, v := range []uint64{uint64(int64(a.Worker)), uint64(a.Rows), math.Float64bits(a.LossSum), a.Steps[0], a.Steps[1], adam,
+		uint64(len(a.Base)), uint64(len(a.Params)), uint64(len(a.Slots)), uint64(len(a.PerWorker))} {
+		out = le.AppendUint64(out, v)
+	}
+	out = append(out, a.Base...)
+	for _, s := range append([][]float64{a.Params}, a.Slots...) {
+		if len(s) != len(a.Params) {
+			return nil, errors.New("weight sum: slots do not match the parameters")
+		}
+		for _, v := range s {
+			out = le.AppendUint64(out, math.Float64bits(v))
+		}
+	}
+	for _, r := range a.PerWorker {
+		out = le.AppendUint64(out, uint64(r))
+	}
+	return out, nil
+}
+
+func decodeWeightSum(b []byte) (WeightSum, error) {
+	le := binary.LittleEndian
+	if len(b) < 80 {
+		return WeightSum{}, errors.New("weight sum: truncated header")
+	}
+	h := make([]uint64, 10)
+	for i := range h {
+		h[i] = le.Uint64(b[8*i:])
+	}
+	b = b[80:]
+	base, params, slots, workers := h[6], h[7], h[8], h[9]
+	if slots > 2 || base > uint64(len(b)) || params > uint64(len(b))/8 || workers > uint64(len(b))/8 ||
+		uint64(len(b)) != base+8*params*(1+slots)+8*workers {
+		return WeightSum{}, errors.New("weight sum: size does not match its header")
+	}
+	a := WeightSum{Worker: int(int64(h[0])), Rows: int64(h[1]), LossSum: math.Float64frombits(h[2]), Steps: [2]uint64{h[3], h[4]}, Adam: h[5] == 1}
+	a.Base, b = slices.Clone(b[:base]), b[base:]
+	read := func() []float64 {
+		v := make([]float64, params)
+		for i := range v {
+			v[i] = math.Float64frombits(le.Uint64(b[8*i:]))
+		}
+		b = b[8*params:]
+		return v
+	}
+	if params > 0 {
+		// An accumulator of one replica has no sums (Params nil).
+		a.Params = read()
+		for range slots {
+			a.Slots = append(a.Slots, read())
+		}
+	}
+	a.PerWorker = make([]int64, workers)
+	for i := range a.PerWorker {
+		a.PerWorker[i] = int64(le.Uint64(b[8*i:]))
+	}
+	return a, nil
+}

@@ -1,0 +1,198 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/deepclust/deepclust/config"
+	"github.com/deepclust/deepclust/encoders/mlp"
+	"github.com/deepclust/deepclust/model"
+	"github.com/deepclust/deepclust/pipeline"
+	"github.com/deepclust/deepclust/sdk"
+)
+
+// trainConfig is the config of the train tests: one stage, an MLP
+// autoencoder pretrained on reconstruction, then k-means.
+const trainConfig = `
+seed: 3
+progress: off
+cache: {enabled: false}
+checkpoint: {enabled: false}
+data: {features: [x], label: label, scale: none}
+encoder: {plugin: mlp, config: {hidden: [16], embedding: 3, lr: 0.01}}
+losses: [{plugin: reconstruction, stages: [pretrain]}]
+clusterer: {plugin: kmeans, config: {k: 3, n_init: 2}}
+train: {pretrain_epochs: 2, epochs: 0, batch_size: 32}
+`
+
+// TestTrainAveragesReplicas runs train on Prism with 2 replicas and 2
+// epochs and checks the model's first-stage weights, byte for byte,
+// against the same model averaging done sequentially with the public
+// API: each replica's epoch by model.PretrainStage from the averaged
+// weights (shard i to replica i mod 2, batches seeded by epoch and
+// replica), the average weighted by rows in float64 (parameters and Adam's
+// moments; the largest step counts) written back by mlp.WriteWeights.
+// Then that the model loads and predicts, and metrics.json.
+func TestTrainAveragesReplicas(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	lake := filepath.Join(dir, "lake")
+	spec := lakeSpec{files: 2, groups: 3, groupRows: 50, dim: 6, seed: 21}
+	rows := writeLake(t, lake, spec)
+	cfgFile := filepath.Join(dir, "c.yaml")
+	if err := os.WriteFile(cfgFile, []byte(trainConfig), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out")
+	var stdout bytes.Buffer
+	if err := run(ctx, []string{"train", "--config", cfgFile, "--data", lake, "--out", out, "--workers", "2", "--runner", "prism"}, &stdout, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(stdout.String(), "2 epochs on 2 workers") {
+		t.Errorf("summary %q", stdout.String())
+	}
+
+	// The sequential reference.
+	cfg, err := config.Load(config.Options{File: cfgFile, NoEnv: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := model.New(ctx, cfg, model.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	state, _, err := m.PretrainStage(ctx, 0, pipeline.Data{X: sdk.NewTensor(1, spec.dim)}, nil, 0, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts := make([]sdk.Tensor, 2)
+	for w := range parts {
+		var x []float32
+		for r, row := range rows {
+			if (r/spec.groupRows)%2 == w {
+				x = append(x, row.x...)
+			}
+		}
+		parts[w] = sdk.Tensor{Shape: []int{len(x) / spec.dim, spec.dim}, Data: x}
+	}
+	var losses []float64
+	for e := range 2 {
+		var states [][]byte
+		var loss float64
+		for w, x := range parts {
+			s, hist, err := m.PretrainStage(ctx, 0, pipeline.Data{X: x}, state, e, e+1, splitMix(3^splitMix(uint64(e)<<32|uint64(w))))
+			if err != nil {
+				t.Fatal(err)
+			}
+			states = append(states, s)
+			loss += hist[0] * float64(x.Rows())
+		}
+		losses = append(losses, loss/float64(len(rows)))
+		var ws []mlp.Weights
+		for _, s := range states {
+			w, err := mlp.ReadWeights(s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ws = append(ws, w)
+		}
+		avg := mlp.Weights{Adam: true, Steps: [2]uint64{max(ws[0].Steps[0], ws[1].Steps[0]), max(ws[0].Steps[1], ws[1].Steps[1])}}
+		mean := func(get func(mlp.Weights) []float32) []float32 {
+			out := make([]float32, len(get(ws[0])))
+			for i := range out {
+				var s float64
+				for w, x := range parts {
+					s += float64(x.Rows()) * float64(get(ws[w])[i])
+				}
+				out[i] = float32(s / float64(len(rows)))
+			}
+			return out
+		}
+		avg.Params = mean(func(w mlp.Weights) []float32 { return w.Params })
+		for k := range ws[0].Slots {
+			avg.Slots = append(avg.Slots, mean(func(w mlp.Weights) []float32 { return w.Slots[k] }))
+		}
+		if state, err = mlp.WriteWeights(states[0], avg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := os.ReadFile(filepath.Join(out, "model", "stage1", model.EncoderFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, state) {
+		t.Fatal("the trained first stage differs from the sequential model averaging")
+	}
+
+	var met TrainMetrics
+	readJSON(t, filepath.Join(out, MetricsFile), &met)
+	if met.Epochs != 2 || !slices.Equal(met.WorkerRows, []int64{150, 150}) || len(met.Losses) != 2 || len(met.Report.Stages) != 1 {
+		t.Fatalf("metrics %+v", met)
+	}
+	for e, l := range losses {
+		if d := met.Losses[e] - l; d > 1e-12 || d < -1e-12 {
+			t.Fatalf("epoch losses %v, sequential %v", met.Losses, losses)
+		}
+	}
+	back, err := model.Load(ctx, out, model.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer back.Close()
+	if _, err := back.Predict(ctx, sdk.Tensor{Shape: []int{2, spec.dim}, Data: append(slices.Clone(rows[0].x), rows[1].x...)}); err != nil {
+		t.Fatal(err)
+	}
+
+	// Refusals, before any job: a scaling the replicas cannot share.
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte(strings.Replace(trainConfig, "scale: none", "scale: standard", 1)), 0o644)
+	err = run(ctx, []string{"train", "--config", bad, "--data", lake, "--out", filepath.Join(dir, "o2")}, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "data.scale") {
+		t.Errorf("standard scaling: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "o2")); !os.IsNotExist(err) {
+		t.Error("a refused train created --out")
+	}
+}
+
+// TestWeightSumCoder round-trips the averaging's accumulator (of one
+// replica, and of sums) through its binary coder and rejects damaged
+// encodings.
+func TestWeightSumCoder(t *testing.T) {
+	for _, a := range []WeightSum{
+		{Worker: 3, Base: []byte("state"), Rows: 7, LossSum: 0.5, PerWorker: []int64{0, 0, 0, 7}},
+		{Worker: 1, Base: []byte("st"), Rows: 9, LossSum: 1.5, Steps: [2]uint64{4, 5}, Adam: true, Params: []float64{1, -2},
+			Slots: [][]float64{{3, 4}, {5, 6}}, PerWorker: []int64{0, 4, 5}},
+	} {
+		enc, err := encodeWeightSum(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := decodeWeightSum(enc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Worker != a.Worker || !bytes.Equal(got.Base, a.Base) || got.Rows != a.Rows || got.LossSum != a.LossSum || got.Steps != a.Steps ||
+			got.Adam != a.Adam || !slices.Equal(got.Params, a.Params) || (got.Params == nil) != (a.Params == nil) ||
+			len(got.Slots) != len(a.Slots) || !slices.Equal(got.PerWorker, a.PerWorker) {
+			t.Fatalf("decoded %+v, want %+v", got, a)
+		}
+		for k := range a.Slots {
+			if !slices.Equal(got.Slots[k], a.Slots[k]) {
+				t.Fatalf("slot %d: %v, want %v", k, got.Slots[k], a.Slots[k])
+			}
+		}
+		for _, bad := range [][]byte{enc[:40], enc[:len(enc)-1], append(slices.Clone(enc), 0)} {
+			if _, err := decodeWeightSum(bad); err == nil {
+				t.Errorf("a damaged accumulator of %d bytes decoded", len(bad))
+			}
+		}
+	}
+}
