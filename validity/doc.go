@@ -36,4 +36,13 @@
 //	CH = (B / (k − 1)) / (W / (n − k)),
 //
 // higher is better; 1 when W = 0 (scikit-learn).
+//
+// Modularity (Newman & Girvan 2004; Newman 2006) scores a partition of a
+// graph rather than of points: Modularity takes the k-nearest-neighbour
+// lists of the points, symmetrised as UMAP and the spectral clusterer do,
+//
+//	Q = (1/2m) Σ_ij [W_ij − d_i d_j / 2m] δ(c_i, c_j),
+//
+// higher is better; the kmeans clusterer's select: modularity keeps the
+// restart with the highest Q.
 package validity

@@ -12,7 +12,9 @@
 // the nearest chosen centre), then Lloyd rounds (s_i = argmin_j ‖z_i − μ_j‖²,
 // μ_j = mean of cluster j) until the labels repeat, the summed squared
 // centre shift Σ_j ‖μ_j' − μ_j‖² is at most tol·(1/d)Σ_t Var(z_·t), or
-// max_iter rounds have run; n_init runs, the lowest J wins. An empty cluster
+// max_iter rounds have run; n_init runs, the lowest J wins (select inertia), or
+// the highest modularity Q of the data's k-nearest-neighbour graph (select
+// modularity; validity.Modularity gives Q). An empty cluster
 // takes the point farthest from its centre.
 //
 // Each row's label is argmin_j R_j, R_j the squared distance to the
