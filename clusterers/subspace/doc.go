@@ -32,7 +32,10 @@
 // |x_jᵀδ_i| > τ(1 + 10⁻⁴), and the round repeats, at most `rounds` times.
 // A round scans all still-active points against all N points by a
 // float32 GEMM in tiles of 256 × 2048 (2 MiB per worker); candidates above
-// τ(1 − 10⁻³) in float32 are checked again in float64.
+// τ(1 − 10⁻³) in float32 are checked again in float64. The filter over
+// each tile compares v and −v with one bar (the threshold, or the worst
+// candidate kept once the bounded heap is full), with no branch on the
+// sign of v: on 10-D codes that loop, not the GEMM, is the scan's cost.
 //
 // Restricted problem: cyclic coordinate descent with covariance updates
 // (Friedman, Hastie & Tibshirani 2010), for l1 = α_iτ and l2 = α_i(1−τ),
@@ -43,6 +46,15 @@
 // coefficient first becomes nonzero), stopped on scikit-learn's duality
 // gap ≤ tol·‖x_i‖² (at most 1000 sweeps). It is the solver scikit-learn's
 // ElasticNet runs, to the same optimum (testdata/sklearn_enet.py).
+// Whenever a sweep leaves the sign pattern of c unchanged, the solver
+// jumps to the minimiser on that pattern, ĉ_S = (G_SS + l2·I)⁻¹(b_S −
+// l1·sign(c_S)) by Cholesky, moving only as far as the signs hold and
+// dropping a coefficient that reaches zero (Lawson & Hanson's primal
+// active set; the objective decreases along every such step). On
+// low-dimensional embeddings the nonzero atoms outnumber the dimensions,
+// and then coordinate descent alone closes the gap at the rate l2/G_jj:
+// on 10-D autoencoder codes it took ~700 sweeps per point, with the jump
+// ~25, and every point then meets the oracle's optimality check.
 //
 // Only the `nonzero` coefficients of largest magnitude are kept per point
 // (EnSC's n_nonzero).

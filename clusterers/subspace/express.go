@@ -252,11 +252,23 @@ func scan(ctx context.Context, q []float32, ids []int, x []float32, n, d int, se
 				if exclude != nil {
 					ex = exclude[i]
 				}
+				// thr: the bar a coherence must pass, pre or, with a full
+				// heap, its worst item (columns come in increasing j, so
+				// an equal coherence never beats an item already kept).
+				// Comparing v and −v with it keeps the loop free of
+				// data-dependent branches for the many atoms below it.
+				thr := pre32
+				if len(h.items) == keep {
+					thr = max(thr, h.items[0].v)
+				}
 				for c, v := range buf[r*cols : (r+1)*cols] {
+					if !(v > thr || -v > thr) {
+						continue
+					}
 					if v < 0 {
 						v = -v
 					}
-					if !(v > pre32) || (len(h.items) == keep && !h.beats(v, int32(jlo+c))) {
+					if len(h.items) == keep && !h.beats(v, int32(jlo+c)) {
 						continue
 					}
 					j := int32(jlo + c)
@@ -267,6 +279,9 @@ func scan(ctx context.Context, q []float32, ids []int, x []float32, n, d int, se
 						continue
 					}
 					h.offer(keep, v, j)
+					if len(h.items) == keep {
+						thr = max(thr, h.items[0].v)
+					}
 				}
 			}
 		}
