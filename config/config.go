@@ -136,6 +136,9 @@ type Config struct {
 	// Stages are the pipeline's stages in order; a config without a
 	// stages list is one stage.
 	Stages []Stage
+	// Notes are what Load chose on its own, in one line each, for the run
+	// to say (see AutoK).
+	Notes []string
 }
 
 // Last returns the last stage, whose clusterer gives the assignments.
@@ -215,6 +218,9 @@ func Load(opt Options) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
+	if opt.File == "" && c.Data.Path != "" && !setsK(over) {
+		c.autoK()
+	}
 	// What is still relative came from an override: the working directory.
 	for _, p := range c.pluginSpecs() {
 		if p.Path != "" && !filepath.IsAbs(p.Path) {
@@ -226,6 +232,35 @@ func Load(opt Options) (*Config, error) {
 		}
 	}
 	return c, nil
+}
+
+// autoKNote is the note of a run on the default pipeline with the user's
+// own data and no k given: the default k = 10 is the built-in MNIST's number
+// of digits, so on other data the kmeans clusterer chooses k (k: auto).
+const autoKNote = "k: auto (the default k = 10 is the digit count of the built-in MNIST; on your data k-means chooses k in k_range [2, 20] by silhouette); set stages.%d.clusterer.config.k to fix it"
+
+// setsK reports whether an override sets a clusterer's k.
+func setsK(over []override) bool {
+	for _, o := range over {
+		if n := len(o.path); n >= 3 && o.path[n-3] == "clusterer" && o.path[n-2] == "config" && o.path[n-1] == "k" {
+			return true
+		}
+	}
+	return false
+}
+
+// autoK sets k: auto on the last stage's built-in kmeans clusterer (the
+// default pipeline's), and says so in Notes.
+func (c *Config) autoK() {
+	cl := c.Last().Clusterer
+	if cl == nil || cl.Plugin != "kmeans" || cl.Path != "" {
+		return
+	}
+	if cl.Raw == nil {
+		cl.Raw = map[string]any{}
+	}
+	cl.Raw["k"] = "auto"
+	c.Notes = append(c.Notes, fmt.Sprintf(autoKNote, len(c.Stages)-1))
 }
 
 // anchorPluginPaths makes the relative plugin paths of a config file's

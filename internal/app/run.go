@@ -142,6 +142,9 @@ func Run(ctx context.Context, env Env, opt RunOptions) (_ *model.Report, err err
 	}
 	loadTime := time.Since(start)
 	fmt.Fprintf(env.Stderr, "data: %s, %d samples of shape %v\n", source, src.Rows(), src.SampleShape())
+	for _, n := range cfg.Notes {
+		fmt.Fprintln(env.Stderr, n)
+	}
 	res, err := m.Fit(ctx, src)
 	if err != nil {
 		return nil, err
