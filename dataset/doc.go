@@ -33,6 +33,14 @@
 // The label column (default "label") may hold integers, integral floats or
 // strings; strings are numbered 0, 1, ... in order of first appearance.
 //
+// Streaming readers of lakes (internal/lake, and cmd/deepclust-beam,
+// which may use only public packages) share the pieces here: ChooseColumns
+// and Extractor pick and read the columns of each record; Partitions,
+// WithPartitions and AppendPartitions turn Hive key=value directories into
+// constant columns (int64 when every value is an integer, else string;
+// HiveNull is null); RowBatch.Drop removes the rows with missing features
+// under the nulls: drop policy.
+//
 // Optional per-feature scaling, with statistics over all N rows of feature j:
 //
 //	minmax:    x'_ij = (x_ij − min_j) / (max_j − min_j)   (0 where max_j = min_j)

@@ -5,10 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/apache/arrow/go/v15/arrow"
@@ -19,18 +17,7 @@ import (
 	"github.com/apache/arrow/go/v15/parquet/pqarrow"
 
 	"github.com/deepclust/deepclust/dataset"
-	"github.com/deepclust/deepclust/sdk"
 )
-
-// hiveNull is the partition value Hive, Spark and DuckDB write for null.
-const hiveNull = "__HIVE_DEFAULT_PARTITION__"
-
-// PartKey is a Hive partition column: int64 when every value parses as
-// one, else a string.
-type PartKey struct {
-	Name   string
-	String bool
-}
 
 // InputFile is one Parquet file of the input, with its position in input
 // order (lexical order of path) and the raw values of its partition keys.
@@ -65,7 +52,7 @@ type Shard struct {
 type Input struct {
 	Path  string
 	Files []InputFile
-	Keys  []PartKey
+	Keys  []dataset.PartitionKey
 }
 
 // listInput lists the Parquet files path stands for (a file, or a
@@ -96,7 +83,7 @@ func listInput(ctx context.Context, path, format string) (*Input, error) {
 		return nil, fmt.Errorf("reading %s: %w", path, err)
 	}
 	in := &Input{Path: path}
-	var keys []string
+	var parts dataset.Partitions
 	for _, f := range all {
 		if format != "parquet" && !isParquetName(f.Path) {
 			switch strings.ToLower(filepath.Ext(f.Path)) {
@@ -106,30 +93,16 @@ func listInput(ctx context.Context, path, format string) (*Input, error) {
 			continue
 		}
 		rel := strings.TrimPrefix(strings.TrimPrefix(f.Path, strings.TrimSuffix(path, "/")), "/")
-		k, v, err := partitionValues(rel)
+		v, err := parts.Add(f.Path, filepath.Dir(rel))
 		if err != nil {
-			return nil, fmt.Errorf("reading %s: %s: %w", path, f.Path, err)
-		}
-		if len(in.Files) == 0 {
-			keys = k
-		} else if !slices.Equal(keys, k) {
-			return nil, fmt.Errorf("reading %s: %s has partition keys [%s], %s has [%s]", path, f.Path, strings.Join(k, " "), in.Files[0].Path, strings.Join(keys, " "))
+			return nil, fmt.Errorf("reading %s: %w", path, err)
 		}
 		in.Files = append(in.Files, InputFile{Index: len(in.Files), Path: f.Path, Values: v})
 	}
 	if len(in.Files) == 0 {
 		return nil, fmt.Errorf("reading %s: directory holds no .parquet files", path)
 	}
-	for i, k := range keys {
-		key := PartKey{Name: k}
-		for _, f := range in.Files {
-			if _, err := strconv.ParseInt(f.Values[i], 10, 64); err != nil && f.Values[i] != hiveNull {
-				key.String = true
-				break
-			}
-		}
-		in.Keys = append(in.Keys, key)
-	}
+	in.Keys = parts.Keys()
 	return in, nil
 }
 
@@ -139,29 +112,6 @@ func isParquetName(p string) bool {
 		return true
 	}
 	return false
-}
-
-// partitionValues splits the directory of a relative file path a/b=1/f
-// into the Hive keys and values of its key=value components.
-func partitionValues(rel string) (keys, values []string, err error) {
-	dir := filepath.ToSlash(filepath.Dir(rel))
-	if dir == "." {
-		return nil, nil, nil
-	}
-	for _, c := range strings.Split(dir, "/") {
-		k, v, ok := strings.Cut(c, "=")
-		if !ok {
-			continue
-		}
-		if k == "" {
-			return nil, nil, fmt.Errorf("partition directory %q has an empty key", c)
-		}
-		if v, err = url.PathUnescape(v); err != nil {
-			return nil, nil, fmt.Errorf("partition directory %q: %w", c, err)
-		}
-		keys, values = append(keys, k), append(values, v)
-	}
-	return keys, values, nil
 }
 
 // parquetFile is an open Parquet file with its Arrow view.
@@ -230,7 +180,7 @@ type columnSpec struct {
 	Features []string
 	Label    string
 	IDs      []string
-	Keys     []PartKey
+	Keys     []dataset.PartitionKey
 	Nulls    string
 }
 
@@ -247,28 +197,6 @@ type shardColumns struct {
 	stringLabel bool
 }
 
-// withPartitions appends the partition columns to a file's schema.
-func withPartitions(schema *arrow.Schema, keys []PartKey) (*arrow.Schema, error) {
-	if len(keys) == 0 {
-		return schema, nil
-	}
-	fields := slices.Clone(schema.Fields())
-	for _, k := range keys {
-		if schema.HasField(k.Name) {
-			return nil, fmt.Errorf("partition key %q is also a column of the file", k.Name)
-		}
-		fields = append(fields, arrow.Field{Name: k.Name, Type: k.typ(), Nullable: true})
-	}
-	return arrow.NewSchema(fields, nil), nil
-}
-
-func (k PartKey) typ() arrow.DataType {
-	if k.String {
-		return arrow.BinaryTypes.String
-	}
-	return arrow.PrimitiveTypes.Int64
-}
-
 // choose picks the columns of a file as deepclust predict does: features
 // and label by dataset.ChooseColumns (partition columns are never
 // features unless named), id columns by name.
@@ -277,7 +205,7 @@ func (c columnSpec) choose(p *parquetFile) (*shardColumns, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parquet schema: %w", err)
 	}
-	schema, err := withPartitions(fileSchema, c.Keys)
+	schema, err := dataset.WithPartitions(fileSchema, c.Keys)
 	if err != nil {
 		return nil, err
 	}
@@ -317,7 +245,7 @@ func (c columnSpec) choose(p *parquetFile) (*shardColumns, error) {
 		out.leaves = appendLeaves(out.leaves, p.fr.Manifest.Fields[i])
 		projFields = append(projFields, fileSchema.Field(i))
 	}
-	if out.schema, err = withPartitions(arrow.NewSchema(projFields, nil), c.Keys); err != nil {
+	if out.schema, err = dataset.WithPartitions(arrow.NewSchema(projFields, nil), c.Keys); err != nil {
 		return nil, err
 	}
 	at := func(i int) int { return out.schema.FieldIndices(schema.Field(i).Name)[0] }
@@ -357,7 +285,7 @@ func columnNames(schema *arrow.Schema) string {
 // records calls fn with each record (at most batchRows rows, the
 // partition columns appended) of one row group, and the input row number
 // of its first row. It checks that the row group gave all its rows.
-func (p *parquetFile) records(ctx context.Context, sc *shardColumns, sh Shard, keys []PartKey, mem memory.Allocator, fn func(rec arrow.Record, first int64) error) (err error) {
+func (p *parquetFile) records(ctx context.Context, sc *shardColumns, sh Shard, keys []dataset.PartitionKey, mem memory.Allocator, fn func(rec arrow.Record, first int64) error) (err error) {
 	defer recoverCorrupt(&err)
 	rr, err := p.fr.GetRecordReader(ctx, sc.leaves, []int{sh.RowGroup})
 	if err != nil {
@@ -370,7 +298,7 @@ func (p *parquetFile) records(ctx context.Context, sc *shardColumns, sh Shard, k
 			return err
 		}
 		rec := rr.Record()
-		full, err := appendPartitions(rec, sc.schema, keys, sh.File.Values, mem)
+		full, err := dataset.AppendPartitions(rec, sc.schema, keys, sh.File.Values, mem)
 		if err != nil {
 			return err
 		}
@@ -390,69 +318,11 @@ func (p *parquetFile) records(ctx context.Context, sc *shardColumns, sh Shard, k
 	return nil
 }
 
-// appendPartitions returns rec with the partition values appended as
-// constant columns (schema is withPartitions of rec's schema), or rec
-// itself, retained, when there are no partitions.
-func appendPartitions(rec arrow.Record, schema *arrow.Schema, keys []PartKey, values []string, mem memory.Allocator) (arrow.Record, error) {
-	if len(keys) == 0 {
-		rec.Retain()
-		return rec, nil
-	}
-	n := int(rec.NumRows())
-	cols := slices.Clone(rec.Columns())
-	var made []arrow.Array
-	defer func() {
-		for _, a := range made {
-			a.Release()
-		}
-	}()
-	for i, k := range keys {
-		v := values[i]
-		var a arrow.Array
-		switch {
-		case v == hiveNull:
-			a = array.MakeArrayOfNull(mem, k.typ(), n)
-		case !k.String:
-			x, err := strconv.ParseInt(v, 10, 64)
-			if err != nil {
-				return nil, fmt.Errorf("partition %s=%s: %w", k.Name, v, err)
-			}
-			b := array.NewInt64Builder(mem)
-			b.Reserve(n)
-			for range n {
-				b.UnsafeAppend(x)
-			}
-			a = b.NewArray()
-			b.Release()
-		default:
-			b := array.NewStringBuilder(mem)
-			b.Reserve(n)
-			for range n {
-				b.Append(v)
-			}
-			a = b.NewArray()
-			b.Release()
-		}
-		made = append(made, a)
-		cols = append(cols, a)
-	}
-	return array.NewRecord(schema, cols, int64(n)), nil
-}
-
-// batch is the features, labels and ids of one record.
+// batch is the features, labels, row numbers and ids of one record, and
+// how many of its rows were dropped for missing features.
 type batch struct {
-	x       sdk.Tensor
-	labels  []int32
-	ids     []arrow.Array
-	rows    []int64
+	dataset.RowBatch
 	dropped int64
-}
-
-func (b *batch) release() {
-	for _, a := range b.ids {
-		a.Release()
-	}
-	b.ids = nil
 }
 
 // extract reads one record as deepclust predict does: features and labels
@@ -483,22 +353,24 @@ func extract(rec arrow.Record, first int64, sc *shardColumns, nulls string, shap
 		}
 		return nil, fmt.Errorf("the model takes samples of shape %v (%d values), rows from %d have %d", shape, size, first, d)
 	}
-	b := &batch{x: got.X, labels: got.Labels, rows: make([]int64, n)}
-	for i := range b.rows {
-		b.rows[i] = first + int64(i)
+	b := &batch{RowBatch: dataset.RowBatch{X: got.X, Labels: got.Labels, Rows: make([]int64, n)}}
+	for i := range b.Rows {
+		b.Rows[i] = first + int64(i)
 	}
 	for _, f := range sc.ids {
 		a := rec.Column(rec.Schema().FieldIndices(f.Name)[0])
 		a.Retain()
-		b.ids = append(b.ids, a)
+		b.IDs = append(b.IDs, a)
 	}
 	if nulls == "drop" && got.Missing != nil {
-		if err := b.drop(got.Missing, sc.ids); err != nil {
-			b.release()
+		dropped, err := b.Drop(got.Missing, sc.ids, memory.DefaultAllocator)
+		if err != nil {
+			b.Release()
 			return nil, err
 		}
+		b.dropped = int64(dropped)
 	}
-	b.x.Shape = append([]int{len(b.rows)}, shape...)
+	b.X.Shape = append([]int{len(b.Rows)}, shape...)
 	return b, nil
 }
 
@@ -530,59 +402,4 @@ func stringLabels(col *arrow.Column, first int64, dict map[string]int32) ([]int3
 		}
 	}
 	return labels, nil
-}
-
-// drop removes the rows flagged missing.
-func (b *batch) drop(missing []bool, fields []arrow.Field) error {
-	keep := make([]int, 0, len(missing))
-	for i, m := range missing {
-		if !m {
-			keep = append(keep, i)
-		}
-	}
-	b.dropped = int64(len(missing) - len(keep))
-	cols := b.x.Cols()
-	for to, from := range keep {
-		copy(b.x.Data[to*cols:(to+1)*cols], b.x.Data[from*cols:(from+1)*cols])
-		b.rows[to] = b.rows[from]
-		if b.labels != nil {
-			b.labels[to] = b.labels[from]
-		}
-	}
-	b.x = sdk.Tensor{Shape: []int{len(keep), cols}, Data: b.x.Data[:len(keep)*cols]}
-	b.rows = b.rows[:len(keep)]
-	if b.labels != nil {
-		b.labels = b.labels[:len(keep)]
-	}
-	for i, a := range b.ids {
-		taken, err := takeRows(a, keep)
-		if err != nil {
-			return fmt.Errorf("dropping rows of id column %q: %w", fields[i].Name, err)
-		}
-		a.Release()
-		b.ids[i] = taken
-	}
-	return nil
-}
-
-// takeRows returns the rows keep (increasing) of a.
-func takeRows(a arrow.Array, keep []int) (arrow.Array, error) {
-	var runs []arrow.Array
-	defer func() {
-		for _, s := range runs {
-			s.Release()
-		}
-	}()
-	for lo := 0; lo < len(keep); {
-		hi := lo + 1
-		for hi < len(keep) && keep[hi] == keep[hi-1]+1 {
-			hi++
-		}
-		runs = append(runs, array.NewSlice(a, int64(keep[lo]), int64(keep[hi-1]+1)))
-		lo = hi
-	}
-	if len(runs) == 0 {
-		return array.MakeArrayOfNull(memory.DefaultAllocator, a.DataType(), 0), nil
-	}
-	return array.Concatenate(runs, memory.DefaultAllocator)
 }

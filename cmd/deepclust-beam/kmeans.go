@@ -264,19 +264,19 @@ func (f *embedFn) ProcessElement(ctx context.Context, sh Shard, emit func(Block)
 			if err != nil {
 				return err
 			}
-			b.release()
-			if len(b.rows) == 0 {
+			b.Release()
+			if len(b.Rows) == 0 {
 				return nil
 			}
-			z := b.x
+			z := b.X
 			if f.m != nil {
-				pr, _, err := f.m.assign(ctx, b.x, false)
+				pr, _, err := f.m.assign(ctx, b.X, false)
 				if err != nil {
 					return fmt.Errorf("rows from %d: %w", first, err)
 				}
 				z = pr.Z
 			}
-			emit(Block{Shard: sh.Index, D: z.Cols(), Rows: b.rows, Z: z.Data})
+			emit(Block{Shard: sh.Index, D: z.Cols(), Rows: b.Rows, Z: z.Data})
 			return nil
 		})
 	})

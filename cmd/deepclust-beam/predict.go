@@ -14,6 +14,7 @@ import (
 	"github.com/apache/arrow/go/v15/arrow/memory"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 
+	"github.com/deepclust/deepclust/dataset"
 	"github.com/deepclust/deepclust/model"
 	"github.com/deepclust/deepclust/pipeline"
 	"github.com/deepclust/deepclust/sdk"
@@ -256,7 +257,7 @@ func toAny[T any](v []T) []any {
 
 func init() {
 	for _, v := range []any{
-		InputFile{}, FileRows{}, RowTable{}, Shard{}, LabelSeen{}, ShardStats{}, PartKey{},
+		InputFile{}, FileRows{}, RowTable{}, Shard{}, LabelSeen{}, ShardStats{}, dataset.PartitionKey{},
 		footerFn{}, rowTableFn{}, expandFn{}, labelScanFn{}, labelDictFn{}, predictFn{}, statsFn{}, writeStatsFn{},
 	} {
 		beam.RegisterType(reflect.TypeOf(v))
@@ -308,7 +309,7 @@ func (rowTableFn) ExtractOutput(t RowTable) RowTable {
 // expandFn turns a file into its row-group shards, with row offsets and
 // shard indices from the row table, which it reads once per bundle.
 type expandFn struct {
-	Keys []PartKey
+	Keys []dataset.PartitionKey
 	// firstRow and firstShard are, per file, the input row number of its
 	// first row and the index of its first shard.
 	firstRow   []int64
@@ -555,12 +556,12 @@ func (f *predictFn) ProcessElement(ctx context.Context, sh Shard, _ func(*LabelS
 			if err != nil {
 				return err
 			}
-			defer b.release()
+			defer b.Release()
 			st.Dropped += b.dropped
-			if len(b.rows) == 0 {
+			if len(b.Rows) == 0 {
 				return nil
 			}
-			pr, dist, err := f.m.assign(ctx, b.x, f.Soft > 0)
+			pr, dist, err := f.m.assign(ctx, b.X, f.Soft > 0)
 			if err != nil {
 				return fmt.Errorf("rows from %d: %w", first, err)
 			}
@@ -582,17 +583,17 @@ func (f *predictFn) ProcessElement(ctx context.Context, sh Shard, _ func(*LabelS
 					return fmt.Errorf("writing predictions: %w", err)
 				}
 			}
-			if err := w.write(predictions{rows: b.rows, ids: b.ids, labels: b.labels, clusters: pr.Labels, distance: dist, soft: pr.Soft, z: pr.Z}); err != nil {
+			if err := w.write(predictions{rows: b.Rows, ids: b.IDs, labels: b.Labels, clusters: pr.Labels, distance: dist, soft: pr.Soft, z: pr.Z}); err != nil {
 				return fmt.Errorf("writing predictions: %w", err)
 			}
-			st.Rows += int64(len(b.rows))
+			st.Rows += int64(len(b.Rows))
 			for i, c := range pr.Labels {
 				st.MaxCluster = max(st.MaxCluster, c)
-				if b.labels != nil {
-					counts[int64(b.labels[i])<<32|int64(uint32(c))]++
+				if b.Labels != nil {
+					counts[int64(b.Labels[i])<<32|int64(uint32(c))]++
 				}
 			}
-			if b.labels != nil {
+			if b.Labels != nil {
 				st.Labelled = true
 			} else {
 				st.Unlabelled = true

@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -46,7 +47,18 @@ type TrainOptions struct {
 	// Staging, when set, is where the epochs' averaged weights go (a
 	// directory every worker reaches, e.g. on GCS); by default beside Out.
 	Staging string
-	Runner  string
+	// LRScale multiplies the first stage's learning rate on the replicas
+	// (0 or 1: the config's rate). Averaging W replicas that each take
+	// 1/W of an epoch's steps acts like a W-times larger batch; scaling
+	// the rate is the usual compensation (linear: W for SGD, Goyal et
+	// al. 2017; √W for Adam, Malladi et al. 2022).
+	LRScale float64
+	// ReplicaBatch is the replicas' batch size in the first stage's
+	// pretraining (0: the config's batch_size). batch_size / Workers keeps
+	// the steps per epoch and the rows per averaged step those of one
+	// machine.
+	ReplicaBatch int
+	Runner       string
 }
 
 func trainFlags(fs *flag.FlagSet) *TrainOptions {
@@ -56,6 +68,8 @@ func trainFlags(fs *flag.FlagSet) *TrainOptions {
 	fs.IntVar(&opt.Epochs, "epochs", 0, "model-averaging epochs of the first stage's pretraining (default: its pretrain_epochs)")
 	fs.IntVar(&opt.Workers, "workers", 4, "model replicas, each training an epoch on its share of the row groups")
 	fs.StringVar(&opt.Out, "out", "", "output directory (local): model/ and metrics.json, committed when training succeeded")
+	fs.Float64Var(&opt.LRScale, "lr-scale", 1, "multiplies the first stage's encoder lr on the replicas (model averaging acts like a --workers times larger batch; see docs/scale.md)")
+	fs.IntVar(&opt.ReplicaBatch, "replica-batch", 0, "the replicas' batch size in the first stage's pretraining (default: its batch_size; batch_size/workers keeps one machine's steps per epoch)")
 	fs.StringVar(&opt.Staging, "staging", "", "directory every worker reaches for the epochs' averaged weights, e.g. gs://BUCKET/tmp (default: beside --out)")
 	return opt
 }
@@ -131,6 +145,10 @@ func Train(ctx context.Context, opt TrainOptions, stdout io.Writer) error {
 		return fmt.Errorf("%w: train needs --config, --data and --out", errUsage)
 	case opt.Epochs < 0 || opt.Workers < 1:
 		return fmt.Errorf("%w: train needs --epochs ≥ 0 and --workers ≥ 1", errUsage)
+	case opt.LRScale < 0 || math.IsNaN(opt.LRScale) || math.IsInf(opt.LRScale, 0):
+		return fmt.Errorf("%w: train needs a finite --lr-scale ≥ 0 (0 means 1), not %g", errUsage, opt.LRScale)
+	case opt.ReplicaBatch < 0:
+		return fmt.Errorf("%w: train needs --replica-batch ≥ 0, not %d", errUsage, opt.ReplicaBatch)
 	case strings.Contains(opt.Out, "://"):
 		return fmt.Errorf("%w: train writes the model to a local --out, not %s", errUsage, opt.Out)
 	}
@@ -159,7 +177,10 @@ func Train(ctx context.Context, opt TrainOptions, stdout io.Writer) error {
 		return err
 	}
 	var yaml bytes.Buffer
-	err = config.Write(&yaml, m.Config(), m.Descriptions(), false)
+	rcfg, err := replicaConfig(m.Config(), opt.LRScale, opt.ReplicaBatch)
+	if err == nil {
+		err = config.Write(&yaml, rcfg, m.Descriptions(), false)
+	}
 	if err != nil {
 		m.Close()
 		return err
@@ -273,6 +294,34 @@ func Train(ctx context.Context, opt TrainOptions, stdout io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "  %.1f s  -> %s\n", time.Since(start).Seconds(), opt.Out)
 	return nil
+}
+
+// replicaConfig is the config the replicas train with: cfg with the
+// first stage's encoder lr multiplied by scale and, when batch > 0, its
+// batch size set to batch (cfg itself unchanged: the driver's later
+// training keeps the config's).
+func replicaConfig(cfg *config.Config, scale float64, batch int) (*config.Config, error) {
+	if scale == 0 {
+		scale = 1
+	}
+	if scale == 1 && batch == 0 {
+		return cfg, nil
+	}
+	out := *cfg
+	out.Stages = slices.Clone(cfg.Stages)
+	if batch > 0 {
+		out.Stages[0].Train.BatchSize = batch
+	}
+	if scale != 1 {
+		enc := &out.Stages[0].Encoder
+		lr, ok := enc.Config["lr"].(float64)
+		if !ok {
+			return nil, fmt.Errorf("train: --lr-scale: the first stage's encoder has no numeric lr (%T)", enc.Config["lr"])
+		}
+		enc.Config = maps.Clone(enc.Config)
+		enc.Config["lr"] = lr * scale
+	}
+	return &out, nil
 }
 
 // workDir is a directory of train's epoch files and its storage.

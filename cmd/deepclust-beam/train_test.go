@@ -196,3 +196,64 @@ func TestWeightSumCoder(t *testing.T) {
 		}
 	}
 }
+
+// TestTrainReplicaConfig checks that --lr-scale s and --replica-batch b
+// train the replicas exactly as a config with s times the lr and batch
+// size b does (the same averaged weights and Adam moments), that the
+// driver's saved config keeps the configured rate and batch size, and
+// that bad values are refused before anything is written.
+func TestTrainReplicaConfig(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	lake := filepath.Join(dir, "lake")
+	writeLake(t, lake, lakeSpec{files: 2, groups: 2, groupRows: 40, dim: 6, seed: 5})
+	weights := func(name, lr, batch string, flags ...string) mlp.Weights {
+		t.Helper()
+		cfgFile := filepath.Join(dir, name+".yaml")
+		text := strings.NewReplacer("lr: 0.01", "lr: "+lr, "batch_size: 32", "batch_size: "+batch, "pretrain_epochs: 2", "pretrain_epochs: 1").Replace(trainConfig)
+		if err := os.WriteFile(cfgFile, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out := filepath.Join(dir, name)
+		args := append([]string{"train", "--config", cfgFile, "--data", lake, "--out", out, "--workers", "2", "--runner", "prism"}, flags...)
+		if err := run(ctx, args, io.Discard, io.Discard); err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(filepath.Join(out, "model", "stage1", model.EncoderFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, err := mlp.ReadWeights(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		saved, err := os.ReadFile(filepath.Join(out, "model", "config.yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(saved), "lr: "+lr+"\n") || !strings.Contains(string(saved), "batch_size: "+batch+"\n") {
+			t.Errorf("%s: the saved config does not keep lr %s and batch_size %s:\n%s", name, lr, batch, saved)
+		}
+		return w
+	}
+	scaled := weights("scaled", "0.01", "32", "--lr-scale", "2.5", "--replica-batch", "16")
+	direct := weights("direct", "0.025", "16")
+	if !slices.Equal(scaled.Params, direct.Params) || len(scaled.Slots) != len(direct.Slots) || scaled.Steps != direct.Steps {
+		t.Fatal("--lr-scale 2.5 --replica-batch 16 with lr 0.01 trained other weights than lr 0.025 and batch_size 16")
+	}
+	for k := range scaled.Slots {
+		if !slices.Equal(scaled.Slots[k], direct.Slots[k]) {
+			t.Fatalf("optimiser slot %d differs", k)
+		}
+	}
+	for _, bad := range [][]string{{"--lr-scale", "-1"}, {"--replica-batch", "-2"}} {
+		out := filepath.Join(dir, "neg")
+		err := run(ctx, append([]string{"train", "--config", filepath.Join(dir, "direct.yaml"), "--data", lake, "--out", out}, bad...), io.Discard, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), bad[0]) {
+			t.Errorf("%s %s: %v", bad[0], bad[1], err)
+		}
+		if _, err := os.Stat(out); !os.IsNotExist(err) {
+			t.Errorf("%s %s: a refused train created --out", bad[0], bad[1])
+		}
+	}
+}

@@ -66,29 +66,16 @@ type Options struct {
 	Allocator memory.Allocator
 }
 
-// Batch is one bounded slice of the input, with its rows in input order.
+// Batch is one bounded slice of the input, with its rows in input order:
+// X (rows × sample shape), Labels (nil without a label column), IDs (the
+// Options.IDs columns; Release releases them) and Rows, the input row
+// number of each row of X: RowOffset, RowOffset+1, ... unless rows were
+// dropped.
 type Batch struct {
-	// X holds the features, rows × sample shape.
-	X sdk.Tensor
-	// Labels holds the labels, or nil without a label column.
-	Labels []int32
-	// IDs holds the Options.IDs columns of the batch's rows; Release
-	// releases them.
-	IDs []arrow.Array
+	dataset.RowBatch
 	// RowOffset is the input row number (counting every file before this
 	// one) of the first row the batch was read from.
 	RowOffset int64
-	// Rows holds the input row number of each row of X: RowOffset,
-	// RowOffset+1, ... unless rows were dropped.
-	Rows []int64
-}
-
-// Release releases the batch's Arrow arrays.
-func (b *Batch) Release() {
-	for _, a := range b.IDs {
-		a.Release()
-	}
-	b.IDs = nil
 }
 
 // Reader streams batches from a Parquet file, a directory of Parquet or
@@ -99,7 +86,7 @@ type Reader struct {
 	mem    memory.Allocator
 	path   string
 	files  []part
-	parts  []partitionKey
+	parts  []dataset.PartitionKey
 	next   int // index of the next file to open
 	cur    tableio.Source
 	curCol dataset.Columns
@@ -254,7 +241,7 @@ func (r *Reader) openNext() error {
 // columns keep their types from file to file.
 func (r *Reader) useSchema(src tableio.Source) error {
 	fileSchema := src.Schema()
-	schema, err := withPartitions(fileSchema, r.parts)
+	schema, err := dataset.WithPartitions(fileSchema, r.parts)
 	if err != nil {
 		return err
 	}
@@ -295,7 +282,7 @@ func (r *Reader) useSchema(src tableio.Source) error {
 	if err != nil {
 		return err
 	}
-	if r.curSchema, err = withPartitions(proj, r.parts); err != nil {
+	if r.curSchema, err = dataset.WithPartitions(proj, r.parts); err != nil {
 		return err
 	}
 	at := func(i int) int { return r.curSchema.FieldIndices(schema.Field(i).Name)[0] }
@@ -315,7 +302,7 @@ func (r *Reader) useSchema(src tableio.Source) error {
 // batch turns one record of at most BatchRows rows into a Batch.
 func (r *Reader) batch(rec arrow.Record) (Batch, error) {
 	n := int(rec.NumRows())
-	full, err := appendPartitions(rec, r.curSchema, r.parts, r.files[r.next-1], r.mem)
+	full, err := dataset.AppendPartitions(rec, r.curSchema, r.parts, r.files[r.next-1].values, r.mem)
 	if err != nil {
 		return Batch{}, err
 	}
@@ -334,7 +321,7 @@ func (r *Reader) batch(rec arrow.Record) (Batch, error) {
 	if err := r.checkDim(got.X, first); err != nil {
 		return Batch{}, err
 	}
-	b := Batch{X: got.X, Labels: got.Labels, RowOffset: first, Rows: make([]int64, n)}
+	b := Batch{RowBatch: dataset.RowBatch{X: got.X, Labels: got.Labels, Rows: make([]int64, n)}, RowOffset: first}
 	for i := range b.Rows {
 		b.Rows[i] = first + int64(i)
 	}
@@ -344,7 +331,9 @@ func (r *Reader) batch(rec arrow.Record) (Batch, error) {
 		b.IDs = append(b.IDs, a)
 	}
 	if r.opt.Nulls == NullsDrop && got.Missing != nil {
-		if err := r.drop(&b, got.Missing); err != nil {
+		dropped, err := b.Drop(got.Missing, r.ids, r.mem)
+		r.dropped += int64(dropped)
+		if err != nil {
 			b.Release()
 			return Batch{}, err
 		}
@@ -382,62 +371,6 @@ func (r *Reader) checkDim(x sdk.Tensor, first int64) error {
 		return fmt.Errorf("ragged list column %q: rows from %d have %d values, rows from %d have %d", col, first, d, r.dimFrom, r.dim)
 	}
 	return nil
-}
-
-// drop removes the rows flagged missing from b.
-func (r *Reader) drop(b *Batch, missing []bool) error {
-	keep := make([]int, 0, len(missing))
-	for i, m := range missing {
-		if !m {
-			keep = append(keep, i)
-		}
-	}
-	r.dropped += int64(len(missing) - len(keep))
-	cols := b.X.Cols()
-	for to, from := range keep {
-		copy(b.X.Data[to*cols:(to+1)*cols], b.X.Data[from*cols:(from+1)*cols])
-		b.Rows[to] = b.Rows[from]
-		if b.Labels != nil {
-			b.Labels[to] = b.Labels[from]
-		}
-	}
-	b.X = sdk.Tensor{Shape: []int{len(keep), cols}, Data: b.X.Data[:len(keep)*cols]}
-	b.Rows = b.Rows[:len(keep)]
-	if b.Labels != nil {
-		b.Labels = b.Labels[:len(keep)]
-	}
-	for i, a := range b.IDs {
-		taken, err := takeRuns(a, keep, r.mem)
-		if err != nil {
-			return fmt.Errorf("dropping rows of id column %q: %w", r.ids[i].Name, err)
-		}
-		a.Release()
-		b.IDs[i] = taken
-	}
-	return nil
-}
-
-// takeRuns returns the rows keep (increasing) of a, as concatenated
-// slices of its consecutive runs.
-func takeRuns(a arrow.Array, keep []int, mem memory.Allocator) (arrow.Array, error) {
-	var runs []arrow.Array
-	defer func() {
-		for _, s := range runs {
-			s.Release()
-		}
-	}()
-	for lo := 0; lo < len(keep); {
-		hi := lo + 1
-		for hi < len(keep) && keep[hi] == keep[hi-1]+1 {
-			hi++
-		}
-		runs = append(runs, array.NewSlice(a, int64(keep[lo]), int64(keep[hi-1]+1)))
-		lo = hi
-	}
-	if len(runs) == 0 {
-		return array.MakeArrayOfNull(mem, a.DataType(), 0), nil
-	}
-	return array.Concatenate(runs, mem)
 }
 
 // Close releases what the reader holds; it is safe to call twice.
