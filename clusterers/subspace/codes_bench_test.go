@@ -21,7 +21,8 @@ import (
 // only when DEEPCLUST_SUBSPACE_CODES names a raw float32 file of rows
 // (DEEPCLUST_SUBSPACE_DIM wide, default 10); DEEPCLUST_SUBSPACE_LABELS
 // names an MNIST idx directory (train, then t10k: the order of
-// `deepclust run --data DIR`) to report ACC and NMI; DEEPCLUST_SUBSPACE_N
+// `deepclust run --data DIR`), or is "embedded" for the built-in
+// MNIST-10k, to report ACC and NMI; DEEPCLUST_SUBSPACE_N
 // keeps the first N rows; DEEPCLUST_SUBSPACE_CONFIG is a JSON object of
 // config keys.
 func BenchmarkFitCodes(b *testing.B) {
@@ -53,7 +54,15 @@ func BenchmarkFitCodes(b *testing.B) {
 		z.Data[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
 	}
 	var truth []int32
-	if dir := os.Getenv("DEEPCLUST_SUBSPACE_LABELS"); dir != "" {
+	if dir := os.Getenv("DEEPCLUST_SUBSPACE_LABELS"); dir == "embedded" {
+		idx, err := mnist.EmbeddedLabels()
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, v := range idx.Data[:n] {
+			truth = append(truth, int32(v))
+		}
+	} else if dir != "" {
 		for _, name := range []string{mnist.TrainLabelsFile, mnist.TestLabelsFile} {
 			f, err := mnist.FindFile(dir, name)
 			if err != nil {

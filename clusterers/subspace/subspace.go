@@ -104,6 +104,14 @@ type Report struct {
 	// Linked is the number of points outside the k largest components
 	// that were linked to them.
 	Linked int
+	// Modularity is Newman's weighted modularity of the labels on the
+	// affinity A (links included), Q = Σ_c [W_c/W − (D_c/W)²] with W the
+	// sum of all entries of A, W_c that of the entries inside cluster c and
+	// D_c the degree sum of c: the share of the self-expression weight that
+	// stays within clusters beyond what chance would put there. It uses no
+	// labels of the data, so it can compare settings (γ, τ, the features)
+	// without ground truth; at most 1 − 1/k for k equal clusters.
+	Modularity float64
 }
 
 // New returns an unconfigured subspace clusterer.
@@ -287,6 +295,7 @@ func (c *Clusterer) cluster(ctx context.Context, z sdk.Tensor) ([]int32, []float
 	if err != nil {
 		return nil, nil, fmt.Errorf("subspace: %w", err)
 	}
+	c.report.Modularity = modularity(a, labels, c.set.K)
 	return labels, x, nil
 }
 
