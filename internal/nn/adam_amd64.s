@@ -10,7 +10,21 @@
 // as float32(math.Sqrt(float64(x))) is), so both give identical bits.
 //
 // s points to {wd, b1, c1, b2, c2, stepSize, invSqrtBC2, eps}.
-TEXT ·adamAVX512(SB), NOSPLIT, $0-48
+//
+// It runs with MXCSR's DAZ and FTZ bits set (subnormal inputs read as zero,
+// subnormal results written as zero) and restores MXCSR before returning:
+// late in training, gradients and second moments shrink below 2⁻¹²⁶, and
+// every operation on a subnormal costs a microcode assist of ~100 cycles,
+// which made this loop 7 times slower per step after 30 epochs of the
+// default autoencoder. On normal numbers the bits are those of adamGo; an
+// element whose operands or results are subnormal becomes the flushed
+// value instead.
+TEXT ·adamAVX512(SB), NOSPLIT, $8-48
+	STMXCSR saved-8(SP)
+	MOVL    saved-8(SP), DX
+	ORL     $0x8040, DX        // FTZ (bit 15) | DAZ (bit 6)
+	MOVL    DX, flush-4(SP)
+	LDMXCSR flush-4(SP)
 	MOVQ w+0(FP), DI
 	MOVQ grad+8(FP), SI
 	MOVQ m+16(FP), R8
@@ -57,5 +71,6 @@ loop:
 	JNZ     loop
 
 done:
+	LDMXCSR saved-8(SP)
 	VZEROUPPER
 	RET
