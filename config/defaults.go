@@ -61,7 +61,7 @@ stages:
 // that embedding. DefaultHeader says how each value was chosen.
 //
 // The values: N2D's d-500-500-2000-10 autoencoder with Adam 0.001, batch
-// 256, for 80 epochs in bfloat16 arithmetic (136-154 s for the whole run on
+// 256, for 80 epochs in bfloat16 arithmetic (89-99 s for the whole run on
 // an idle 2-core machine); a 256-256-10 network on UMAP's loss
 // with umap-learn's defaults (15 neighbours, 5 negatives per positive) and
 // the min_dist 0 curve N2D uses (a 1.929, b 0.7915), 100 epochs from Adam
@@ -89,8 +89,8 @@ const DefaultHeader = `# The default pipeline: N2D's method (McConville et al. 2
 #   Constant 0.001 kept: cosine schedules from 0.001 or 0.002 ended at a higher reconstruction loss
 #   after 60 epochs (0.0134, 0.0137 against 0.0122). 80 epochs in bf16 (products in bfloat16, sums,
 #   weights and Adam in float32; float32 on processors without AVX512_BF16 or AMX): the epochs the
-#   run's time budget allows. It is set at 80 for quality (at 60, seed 1's NMI was 0.8796); the run
-#   then takes 136-154 s on an idle 2-core machine, over its 2-minute target.
+#   run's 2-minute budget allows: the whole run takes 89-99 s on an idle 2-core machine (at 60
+#   epochs seed 1's NMI was 0.8796).
 # - manifold: umap-learn's defaults (15 neighbours, negative_sample_rate 5) and the min_dist 0 curve
 #   (a = 1.929, b = 0.7915) N2D uses for clustering. Adam 0.004 on a cosine schedule to 0 (UMAP
 #   also decays its rate to 0), for 100 epochs: of 0.001, 0.002, 0.004, 0.008 and 0.016 it gave the
