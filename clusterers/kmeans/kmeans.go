@@ -214,26 +214,13 @@ func (c *Clusterer) graph(ctx context.Context, z sdk.Tensor) (*knn.Neighbours, e
 // modularity of the graph g, the earliest run on ties. It returns the kept
 // run's centres, labels and inertia.
 func (c *Clusterer) bestRun(a *data, k int, tolAbs float64, rng *rand.Rand, g *knn.Neighbours) (*centres, []int32, float64, error) {
-	if g == nil {
-		best, labels, obj := bestOf(a, k, c.nInit, c.maxIter, tolAbs, rng)
-		return best, labels, obj, nil
+	var score func([]int32) (float64, error)
+	if g != nil {
+		score = func(l []int32) (float64, error) { return validity.Modularity(g.Index, g.N, g.K, l) }
 	}
-	var (
-		best   *centres
-		labels []int32
-		obj    float64
-		bestQ  float64
-	)
-	for range c.nInit {
-		cen := plusPlus(a, k, rng)
-		l, o, _ := lloyd(a, cen, c.maxIter, tolAbs)
-		q, err := validity.Modularity(g.Index, g.N, g.K, l)
-		if err != nil {
-			return nil, nil, 0, fmt.Errorf("kmeans: fit: %w", err)
-		}
-		if best == nil || q > bestQ {
-			best, labels, obj, bestQ = cen, l, o, q
-		}
+	best, labels, obj, err := bestScored(a, k, c.nInit, c.maxIter, tolAbs, rng, score)
+	if err != nil {
+		return nil, nil, 0, fmt.Errorf("kmeans: fit: %w", err)
 	}
 	return best, labels, obj, nil
 }

@@ -317,12 +317,27 @@ func reseedEmpty(a *data, c *centres, labels []int32, sums []float64, sizes []in
 // all drawing from rng in turn, and keeps the run with the lowest inertia
 // (the earliest on ties).
 func bestOf(a *data, k, nInit, maxIter int, tolAbs float64, rng *rand.Rand) (best *centres, labels []int32, objective float64) {
+	best, labels, objective, _ = bestScored(a, k, nInit, maxIter, tolAbs, rng, nil)
+	return best, labels, objective
+}
+
+// bestScored is bestOf keeping the run of highest score(labels) instead
+// (the earliest on ties); a nil score is bestOf's lowest inertia. It
+// returns the kept run's centres, labels and inertia.
+func bestScored(a *data, k, nInit, maxIter int, tolAbs float64, rng *rand.Rand, score func([]int32) (float64, error)) (best *centres, labels []int32, objective float64, err error) {
+	var top float64
 	for range nInit {
 		c := plusPlus(a, k, rng)
 		l, obj, _ := lloyd(a, c, maxIter, tolAbs)
-		if best == nil || obj < objective {
-			best, labels, objective = c, l, obj
+		q := -obj
+		if score != nil {
+			if q, err = score(l); err != nil {
+				return nil, nil, 0, err
+			}
+		}
+		if best == nil || q > top {
+			best, labels, objective, top = c, l, obj, q
 		}
 	}
-	return best, labels, objective
+	return best, labels, objective, nil
 }

@@ -165,9 +165,10 @@ func KMeans(ctx context.Context, opt KMeansOptions, stdout io.Writer) error {
 	var res KMeansResult
 	err = runStaged(ctx, opt.Out, opt.Runner, CentroidsFile, &res, func(s beam.Scope, dir string) {
 		blocks := beam.ParDo(s, src, buildShards(s, in))
+		moments := beam.Combine(s, &momentsFn{}, blocks)
 		cents := seedCentroids(s, blocks, opt.K, opt.Sample, opt.Seed)
 		if opt.Tol > 0 {
-			cents = beam.ParDo(s, &tolFn{Tol: opt.Tol}, cents, beam.SideInput{Input: beam.Combine(s, &momentsFn{}, blocks)})
+			cents = beam.ParDo(s, &tolFn{Tol: opt.Tol}, cents, beam.SideInput{Input: moments})
 		}
 		for i := range opt.Iters {
 			if opt.MiniBatch > 0 {
@@ -181,7 +182,7 @@ func KMeans(ctx context.Context, opt KMeansOptions, stdout io.Writer) error {
 			freqs = decFrequencies(s, blocks, cents, opt.Alpha)
 		}
 		beam.ParDo0(s, &kmeansOutFn{Path: joinPath(dir, CentroidsFile), Runner: opt.Runner, Start: start.UnixNano()}, cents,
-			beam.SideInput{Input: freqs}, beam.SideInput{Input: beam.Combine(s, &momentsFn{}, blocks)})
+			beam.SideInput{Input: freqs}, beam.SideInput{Input: moments})
 	})
 	if err != nil {
 		return err
