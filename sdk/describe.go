@@ -116,7 +116,8 @@ func (c Config) IntOrAuto(name string) (v int, auto bool) {
 // field's Enum, numbers outside [Min, Max] and Required fields that raw does
 // not set are errors that name the key. Strings are accepted for every type
 // ("3", "0.5", "true", "500,500,2000") so that environment variables and
-// command-line flags can set any field.
+// command-line flags can set any field, and a single value where a list is
+// declared is a list of one item.
 //
 // The host resolves a plugin's config once, before Configure, and hands
 // the plugin the result in Setup.Config: a plugin need not call it.
@@ -494,6 +495,10 @@ func toList(v any) ([]any, error) {
 			out[i] = e
 		}
 		return out, nil
+	case int, int32, int64, uint64, float32, float64:
+		// One number where a list is declared is a list of one, as one
+		// string already is below (gamma: 1.3 as gamma: [1.3]).
+		return []any{x}, nil
 	case string:
 		s := strings.Trim(strings.TrimSpace(x), "[]")
 		if s == "" {

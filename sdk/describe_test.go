@@ -32,6 +32,14 @@ func TestResolveConfigDefaultsAndOverrides(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("got %#v\nwant %#v", got, want)
 	}
+	// One value where a list is declared is a list of one item.
+	one, err := ResolveConfig(testDesc, map[string]any{"hidden": 7, "w": 1.5, "cols": "a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(one.Ints("hidden"), []int{7}) || !reflect.DeepEqual(one.Floats("w"), []float64{1.5}) || !reflect.DeepEqual(one.Strings("cols"), []string{"a"}) {
+		t.Fatalf("single values not made lists of one: %#v", one)
+	}
 	def, err := ResolveConfig(testDesc, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -54,6 +62,8 @@ func TestResolveConfigErrorsNameTheKey(t *testing.T) {
 		{map[string]any{"on": "maybe"}, `config key "on": want a bool`},
 		{map[string]any{"hidden": []any{1, "z"}}, `config key "hidden": item 1: want an integer`},
 		{map[string]any{"cols": []any{1}}, `config key "cols": item 0: want a string`},
+		{map[string]any{"cols": 1}, `config key "cols": item 0: want a string`},
+		{map[string]any{"w": true}, `config key "w": want a list`},
 	} {
 		_, err := ResolveConfig(testDesc, tc.raw)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

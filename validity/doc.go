@@ -44,5 +44,8 @@
 //	Q = (1/2m) Σ_ij [W_ij − d_i d_j / 2m] δ(c_i, c_j),
 //
 // higher is better; the kmeans clusterer's select: modularity keeps the
-// restart with the highest Q.
+// restart with the highest Q. WeightedModularity is the same Q on any
+// weighted graph given as a sparse matrix (the subspace clusterer's
+// self-expression affinity); Modularity is it with the neighbour lists as
+// rows of unit weight.
 package validity

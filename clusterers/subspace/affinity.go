@@ -102,31 +102,3 @@ func affinity(e *expression, n, k int, x []float32, d int) (*sparse.CSR, Report,
 	}
 	return a, rep, nil
 }
-
-// modularity returns Newman's weighted modularity of labels (in [0, k)) on
-// the symmetric affinity a: Q = Σ_c [W_c/W − (D_c/W)²], W = Σ_ij a_ij, W_c
-// = Σ_{i,j∈c} a_ij, D_c = Σ_{i∈c} Σ_j a_ij (Newman, Phys. Rev. E 2004).
-func modularity(a *sparse.CSR, labels []int32, k int) float64 {
-	inside := make([]float64, k)
-	deg := make([]float64, k)
-	var total float64
-	for i := range a.N {
-		ci := labels[i]
-		for p := a.RowPtr[i]; p < a.RowPtr[i+1]; p++ {
-			w := a.Val[p]
-			total += w
-			deg[ci] += w
-			if labels[a.Col[p]] == ci {
-				inside[ci] += w
-			}
-		}
-	}
-	if !(total > 0) {
-		return 0
-	}
-	var q float64
-	for c := range k {
-		q += inside[c]/total - (deg[c]/total)*(deg[c]/total)
-	}
-	return q
-}

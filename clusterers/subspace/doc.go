@@ -75,6 +75,19 @@
 // machinery (spectral.Labels: block Krylov–Schur eigensolver of
 // internal/sparse).
 //
+// Choosing γ. gamma may be a list of distinct candidates: Fit (and
+// Update) then runs steps 2–4 for each in the order listed, on the same
+// unit rows and with the same seed, and keeps the fit whose labels have
+// the largest weighted modularity on their own affinity A (Newman 2004;
+// validity.WeightedModularity),
+//
+//	Q = Σ_c [W_c/W − (D_c/W)²],   W = Σ_ij A_ij, W_c = Σ_{i,j∈c} A_ij, D_c = Σ_{i∈c} Σ_j A_ij,
+//
+// the first listed on ties (the kmeans clusterer keeps its restarts so).
+// Q uses no labels; a γ whose affinity breaks into more than k components
+// collapses the partition and scores near 0. The kept γ is saved with the
+// state and used by Assign; Report lists every candidate's Q.
+//
 // Assign labels new points by their self-expression over a dictionary of
 // `dictionary` fitted rows (a seeded random sample, unit length, with
 // their clusters): the same elastic net over the dictionary, then the
@@ -87,6 +100,9 @@
 // previous labels (Hungarian matching).
 //
 // # Cost and memory
+//
+// Everything below is per candidate γ; a list of them costs the sum, and
+// holds one candidate's affinity and labels besides the kept labels.
 //
 // Self-expression costs N²·d multiply-adds per round for the scan (plus
 // N·|T|·nnz·d for the restricted problems); most points converge in 2–5

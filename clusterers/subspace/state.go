@@ -18,7 +18,8 @@ const (
 )
 
 // The state layout, little-endian: magic, version uint32, config length
-// uint32 and the config as JSON (the settings fields), width uint32,
+// uint32 and the config as JSON (the settings fields: gamma is the kept
+// γ, gamma_candidates the list it was chosen from, absent for one γ), width uint32,
 // sample count uint64, dictionary size uint64, then k·width float64 cluster
 // means (row-major), one int32 label per sample, one int32 label per
 // dictionary row and the dictionary's m·width float32 unit-length rows.

@@ -7,37 +7,45 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/deepclust/deepclust/clusterers/spectral"
 	"github.com/deepclust/deepclust/internal/sparse"
 	"github.com/deepclust/deepclust/sdk"
+	"github.com/deepclust/deepclust/validity"
 )
 
 // Version is the plugin version reported by Describe.
 const Version = "0.1.0"
 
 // settings are the resolved config values; they are saved with the state.
+// Gamma is the γ of the self-expression Assign uses: the configured one,
+// or, when gamma is a list of several candidates (Gammas), the first of
+// them until a Fit or Update keeps the fit of one of them.
 type settings struct {
-	K          int     `json:"k"`
-	Gamma      float64 `json:"gamma"`
-	Tau        float64 `json:"tau"`
-	Support    int     `json:"support"`
-	Rounds     int     `json:"rounds"`
-	Nonzero    int     `json:"nonzero"`
-	Tol        float64 `json:"tol"`
-	Assign     string  `json:"assign"`
-	NInit      int     `json:"n_init"`
-	EigTol     float64 `json:"eig_tol"`
-	Dictionary int     `json:"dictionary"`
+	K          int       `json:"k"`
+	Gamma      float64   `json:"gamma"`
+	Gammas     []float64 `json:"gamma_candidates,omitempty"`
+	Tau        float64   `json:"tau"`
+	Support    int       `json:"support"`
+	Rounds     int       `json:"rounds"`
+	Nonzero    int       `json:"nonzero"`
+	Tol        float64   `json:"tol"`
+	Assign     string    `json:"assign"`
+	NInit      int       `json:"n_init"`
+	EigTol     float64   `json:"eig_tol"`
+	Dictionary int       `json:"dictionary"`
 }
 
 // validate checks the settings on their own, naming the offending key.
 func (s settings) validate() error {
-	switch {
-	case s.K < 1:
+	if s.K < 1 {
 		return fmt.Errorf("subspace: config key \"k\" is %d, want at least 1", s.K)
-	case !(s.Gamma > 1) || math.IsInf(s.Gamma, 0):
-		return fmt.Errorf("subspace: config key \"gamma\" is %v, want a finite number > 1 (at 1 or below every coefficient is zero)", s.Gamma)
+	}
+	if err := s.validGamma(); err != nil {
+		return err
+	}
+	switch {
 	case !(s.Tau > 0) || s.Tau > 1:
 		return fmt.Errorf("subspace: config key \"tau\" is %v, want a number in (0, 1]", s.Tau)
 	case s.Support < 1:
@@ -58,6 +66,42 @@ func (s settings) validate() error {
 		return fmt.Errorf("subspace: config key \"dictionary\" is %d, want at least 1", s.Dictionary)
 	}
 	return nil
+}
+
+// validGamma checks γ: one finite number > 1, or a non-empty list of
+// distinct ones that holds Gamma.
+func (s settings) validGamma() error {
+	const want = "want a finite number > 1 (at 1 or below every coefficient is zero)"
+	if s.Gammas == nil {
+		if !(s.Gamma > 1) || math.IsInf(s.Gamma, 0) {
+			return fmt.Errorf("subspace: config key \"gamma\" is %v, %s", s.Gamma, want)
+		}
+		return nil
+	}
+	if len(s.Gammas) == 0 {
+		return fmt.Errorf("subspace: config key \"gamma\" is an empty list, want one number > 1 or a list of candidates > 1")
+	}
+	for i, g := range s.Gammas {
+		if !(g > 1) || math.IsInf(g, 0) {
+			return fmt.Errorf("subspace: config key \"gamma\": item %d is %v, %s", i, g, want)
+		}
+		if j := slices.Index(s.Gammas[:i], g); j >= 0 {
+			return fmt.Errorf("subspace: config key \"gamma\": item %d (%v) repeats item %d; list each candidate once", i, g, j)
+		}
+	}
+	if !slices.Contains(s.Gammas, s.Gamma) {
+		return fmt.Errorf("subspace: config key \"gamma\" is %v, not one of the candidates %v", s.Gamma, s.Gammas)
+	}
+	return nil
+}
+
+// gammas returns the candidate γ values in the order given (one when gamma
+// is one number).
+func (s settings) gammas() []float64 {
+	if s.Gammas == nil {
+		return []float64{s.Gamma}
+	}
+	return s.Gammas
 }
 
 func (s settings) express() expressOptions {
@@ -107,11 +151,25 @@ type Report struct {
 	// Modularity is Newman's weighted modularity of the labels on the
 	// affinity A (links included), Q = Σ_c [W_c/W − (D_c/W)²] with W the
 	// sum of all entries of A, W_c that of the entries inside cluster c and
-	// D_c the degree sum of c: the share of the self-expression weight that
-	// stays within clusters beyond what chance would put there. It uses no
-	// labels of the data, so it can compare settings (γ, τ, the features)
-	// without ground truth; at most 1 − 1/k for k equal clusters.
+	// D_c the degree sum of c (validity.WeightedModularity): the share of
+	// the self-expression weight that stays within clusters beyond what
+	// chance would put there. It uses no labels of the data, so it can
+	// compare settings (γ, τ, the features) without ground truth; at most
+	// 1 − 1/k for k equal clusters. It is the criterion that picks γ from a
+	// list.
 	Modularity float64
+	// Gamma is the γ of this fit: the configured one, or, when gamma is a
+	// list, the candidate of the largest Modularity (the first listed on
+	// ties), whose fit was kept.
+	Gamma float64
+	// Seconds is the wall time of this fit (self-expression, affinity and
+	// spectral step; all candidates' for the kept one of a list). The only
+	// field that varies between runs of one seed.
+	Seconds float64
+	// Candidates holds, when gamma is a list of several candidates, the
+	// report of every candidate's fit in the order listed (each with its
+	// own Candidates nil); nil for one γ.
+	Candidates []Report
 }
 
 // New returns an unconfigured subspace clusterer.
@@ -129,7 +187,8 @@ func (c *Clusterer) Describe() sdk.Description {
 			"new points by their self-expression over a stored dictionary (smallest per-cluster residual)",
 		Fields: []sdk.Field{
 			{Name: "k", Type: sdk.TypeInt, Default: 10, Doc: "number of clusters (subspaces)"},
-			{Name: "gamma", Type: sdk.TypeFloat, Default: 50.0, Doc: "γ > 1: α_i = μ_i/(γτ), μ_i = max_j |x_jᵀx_i|, so the ℓ1 weight ατ is 1/γ of the value that zeroes every coefficient (EnSC's gamma; its default 50)"},
+			{Name: "gamma", Type: sdk.TypeFloats, Default: []float64{50}, Doc: "γ > 1: α_i = μ_i/(γτ), μ_i = max_j |x_jᵀx_i|, so the ℓ1 weight ατ is 1/γ of the value that zeroes every coefficient (EnSC's gamma; its default 50). " +
+				"A list of distinct candidates (e.g. [1.3, 1.5, 2, 3, 5]): Fit and Update fit each in turn on the same data and keep the fit whose partition has the largest modularity on its own affinity (LastReport().Modularity; the first listed on ties)"},
 			{Name: "tau", Type: sdk.TypeFloat, Default: 1.0, Doc: "τ in (0, 1]: the ℓ1 share of the elastic net (1 = lasso, SSC; EnSC's tau)"},
 			{Name: "support", Type: sdk.TypeInt, Default: 100, Doc: "active set: initial support (the most coherent atoms) and most atoms added per round (EnSC's support_size)"},
 			{Name: "rounds", Type: sdk.TypeInt, Default: 40, Doc: "most active-set rounds (EnSC's maxiter); points still violating optimality then keep their last coefficients"},
@@ -156,9 +215,19 @@ func (c *Clusterer) Configure(_ context.Context, s sdk.Setup) error {
 		}
 	}
 	set := settings{
-		K: cfg.Int("k"), Gamma: cfg.Float("gamma"), Tau: cfg.Float("tau"), Support: cfg.Int("support"),
+		K: cfg.Int("k"), Tau: cfg.Float("tau"), Support: cfg.Int("support"),
 		Rounds: cfg.Int("rounds"), Nonzero: cfg.Int("nonzero"), Tol: cfg.Float("tol"), Assign: cfg.String("assign"),
 		NInit: cfg.Int("n_init"), EigTol: cfg.Float("eig_tol"), Dictionary: cfg.Int("dictionary"),
+	}
+	// One number (or a list of one) is the fixed γ; otherwise the list is
+	// the candidates and γ starts as the first.
+	switch gammas := cfg.Floats("gamma"); len(gammas) {
+	case 1:
+		set.Gamma = gammas[0]
+	case 0:
+		set.Gammas = []float64{}
+	default:
+		set.Gamma, set.Gammas = gammas[0], append([]float64(nil), gammas...)
 	}
 	if err := set.validate(); err != nil {
 		return err
@@ -223,8 +292,9 @@ func unitRows(z sdk.Tensor) []float32 {
 }
 
 // Fit clusters all embeddings: self-expression, affinity, spectral
-// clustering (see the package doc); it keeps every row's cluster, the
-// cluster means and the dictionary for Assign.
+// clustering (see the package doc), for each candidate γ when gamma is a
+// list, keeping the fit of the largest modularity; it keeps every row's
+// cluster, the cluster means, the dictionary for Assign and the γ.
 func (c *Clusterer) Fit(ctx context.Context, z sdk.Tensor) (sdk.Assignment, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -239,9 +309,10 @@ func (c *Clusterer) Fit(ctx context.Context, z sdk.Tensor) (sdk.Assignment, erro
 	return c.assignment(z, labels), nil
 }
 
-// Update reclusters all embeddings (the rows Fit saw) and renames the new
-// clusters to agree with the previous labels as far as possible (the
-// Hungarian matching that keeps the most rows in their cluster).
+// Update reclusters all embeddings (the rows Fit saw), choosing γ again
+// among the candidates of a list as Fit does, and renames the new clusters
+// to agree with the previous labels as far as possible (the Hungarian
+// matching that keeps the most rows in their cluster).
 func (c *Clusterer) Update(ctx context.Context, z sdk.Tensor) (sdk.Assignment, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -266,37 +337,78 @@ func (c *Clusterer) Update(ctx context.Context, z sdk.Tensor) (sdk.Assignment, e
 	return c.assignment(z, labels), nil
 }
 
-// cluster runs the self-expression and the spectral step on z, returning
-// the labels and the unit-length rows.
+// cluster runs the self-expression and the spectral step on z for every
+// candidate γ in the order given, keeping the labels of the largest
+// modularity (the first on ties, as kmeans keeps its restarts), and sets
+// the report and set.Gamma to that fit's. It returns the kept labels and
+// the unit-length rows.
 func (c *Clusterer) cluster(ctx context.Context, z sdk.Tensor) ([]int32, []float32, error) {
-	n, d := z.Rows(), c.dim
+	n := z.Rows()
 	if c.set.K > n {
 		return nil, nil, fmt.Errorf("subspace: k=%d clusters but only %d points", c.set.K, n)
 	}
 	if n < 2 {
 		return nil, nil, fmt.Errorf("subspace: %d point, want at least 2", n)
 	}
+	start := time.Now()
 	x := unitRows(z)
+	gammas := c.set.gammas()
+	var (
+		best    []int32
+		kept    Report
+		reports []Report
+	)
+	for _, g := range gammas {
+		labels, rep, err := c.clusterAt(ctx, x, n, g)
+		if err != nil {
+			if len(gammas) > 1 {
+				err = fmt.Errorf("%w (gamma candidate %v)", err, g)
+			}
+			return nil, nil, err
+		}
+		if len(gammas) > 1 {
+			reports = append(reports, rep)
+		}
+		if best == nil || rep.Modularity > kept.Modularity {
+			best, kept = labels, rep
+		}
+	}
+	if len(gammas) > 1 {
+		kept.Candidates, kept.Seconds = reports, time.Since(start).Seconds()
+	}
+	c.report, c.set.Gamma = kept, kept.Gamma
+	return best, x, nil
+}
+
+// clusterAt is one fit at γ = gamma on the unit rows x (n × dim): the
+// self-expression, the affinity, the spectral labels and their modularity.
+func (c *Clusterer) clusterAt(ctx context.Context, x []float32, n int, gamma float64) ([]int32, Report, error) {
+	start := time.Now()
+	d := c.dim
 	self := make([]int32, n)
 	for i := range self {
 		self[i] = int32(i)
 	}
-	e, err := express(ctx, x, n, x, n, d, self, c.set.express())
+	o := c.set.express()
+	o.gamma = gamma
+	e, err := express(ctx, x, n, x, n, d, self, o)
 	if err != nil {
-		return nil, nil, err
+		return nil, Report{}, err
 	}
 	a, rep, err := affinity(e, n, c.set.K, x, d)
 	if err != nil {
-		return nil, nil, err
+		return nil, Report{}, err
 	}
-	rep.Rounds, rep.Unconverged, rep.Nonzeros = e.Rounds, e.Unconverged, len(e.Val)
-	c.report = rep
+	rep.Rounds, rep.Unconverged, rep.Nonzeros, rep.Gamma = e.Rounds, e.Unconverged, len(e.Val), gamma
 	labels, err := spectral.Labels(ctx, a, c.set.K, spectral.LabelOptions{Assign: c.set.Assign, NInit: c.set.NInit, EigTol: c.set.EigTol, Seed: c.seed})
 	if err != nil {
-		return nil, nil, fmt.Errorf("subspace: %w", err)
+		return nil, Report{}, fmt.Errorf("subspace: %w", err)
 	}
-	c.report.Modularity = modularity(a, labels, c.set.K)
-	return labels, x, nil
+	if rep.Modularity, err = validity.WeightedModularity(a.RowPtr, a.Col, a.Val, labels); err != nil {
+		return nil, Report{}, fmt.Errorf("subspace: modularity of the partition: %w", err)
+	}
+	rep.Seconds = time.Since(start).Seconds()
+	return labels, rep, nil
 }
 
 // keep stores the labels, the cluster means and a seeded random sample of

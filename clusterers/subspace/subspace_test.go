@@ -2,13 +2,11 @@ package subspace
 
 import (
 	"context"
-	"math"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/deepclust/deepclust/internal/metrics"
-	"github.com/deepclust/deepclust/internal/sparse"
 	"github.com/deepclust/deepclust/sdk"
 	"github.com/deepclust/deepclust/sdk/sdktest"
 )
@@ -155,25 +153,5 @@ func TestDeterministic(t *testing.T) {
 		} else if !slices.Equal(first, a.Labels) {
 			t.Error("two fits with one seed differ")
 		}
-	}
-}
-
-// TestModularity checks the weighted modularity against Newman's textbook
-// case: two triangles joined by one edge, split into the triangles, has
-// Q = 2·(3/7 − (7/14)²) = 5/14; all in one cluster has Q = 0.
-func TestModularity(t *testing.T) {
-	var entries []sparse.Entry
-	for _, e := range [][2]int32{{0, 1}, {1, 2}, {0, 2}, {3, 4}, {4, 5}, {3, 5}, {2, 3}} {
-		entries = append(entries, sparse.Entry{Row: e[0], Col: e[1], Val: 1}, sparse.Entry{Row: e[1], Col: e[0], Val: 1})
-	}
-	a, err := sparse.FromEntries(6, entries)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if q := modularity(a, []int32{0, 0, 0, 1, 1, 1}, 2); math.Abs(q-5.0/14) > 1e-12 {
-		t.Errorf("two triangles: Q = %v, want 5/14", q)
-	}
-	if q := modularity(a, []int32{0, 0, 0, 0, 0, 0}, 2); math.Abs(q) > 1e-12 {
-		t.Errorf("one cluster: Q = %v, want 0", q)
 	}
 }
