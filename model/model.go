@@ -132,6 +132,21 @@ type StageReport struct {
 	// scores of the stage's own clusterer when it has one.
 	Scores    *pipeline.Scores `json:"kmeans_scores,omitempty"`
 	Clusterer *pipeline.Scores `json:"scores,omitempty"`
+	// KSelection and ParamSelections say how the stage's clusterer chose
+	// k and other hyper-parameters itself, without labels, when it did
+	// (pipeline.Report); Fit prints one line for each.
+	KSelection      *sdk.KSelection      `json:"k_selection,omitempty"`
+	ParamSelections []sdk.ParamSelection `json:"param_selections,omitempty"`
+}
+
+// selections returns the stage's k selection, if any, followed by its
+// param selections, all in the form of sdk.ParamSelection.
+func (sr StageReport) selections() []sdk.ParamSelection {
+	var out []sdk.ParamSelection
+	if sr.KSelection != nil {
+		out = append(out, sr.KSelection.Param())
+	}
+	return append(out, sr.ParamSelections...)
 }
 
 // NewHost returns a plugin host with every built-in plugin, whose
@@ -403,6 +418,10 @@ func (m *Model) Fit(ctx context.Context, src pipeline.Source) (*Result, error) {
 		sr.Seconds["total"] = time.Since(begin).Seconds()
 		sr.PretrainLoss, sr.TrainSamplesPerSecond, sr.Clusterer = res.Report.PretrainLoss, res.Report.TrainSamplesPerSecond, res.Report.Scores
 		sr.PretrainHistory, sr.History = res.Report.PretrainHistory, res.Report.History
+		sr.KSelection, sr.ParamSelections = res.Report.KSelection, res.Report.ParamSelections
+		for _, sel := range sr.selections() {
+			fmt.Fprintf(m.opt.Log, "stage %s: %s\n", st.spec.Name, sel)
+		}
 		if truth != nil {
 			if sr.Scores, err = kmeansScores(res.Z, truth, stageSeed(m.cfg.Seed, i)); err != nil {
 				return nil, fmt.Errorf("stage %s: scoring its embeddings: %w", st.spec.Name, err)

@@ -90,6 +90,24 @@ type Report struct {
 	// KSelection says how the clusterer chose k at cluster init, when its
 	// config left k to it (k: auto); nil otherwise.
 	KSelection *sdk.KSelection `json:"k_selection,omitempty"`
+	// ParamSelections say how the clusterer chose other hyper-parameters
+	// itself (sdk.Assignment.Params): those of cluster init, each replaced
+	// by the selection of the same Param from the last Update that made
+	// one; nil when it chose none.
+	ParamSelections []sdk.ParamSelection `json:"param_selections,omitempty"`
+}
+
+// recordParams merges the param selections of a Fit or Update into the
+// report: each replaces the one of the same Param, or is added.
+func (r *Report) recordParams(ps []sdk.ParamSelection) {
+	for _, p := range ps {
+		p.Candidates, p.Values = slices.Clone(p.Candidates), slices.Clone(p.Values)
+		if i := slices.IndexFunc(r.ParamSelections, func(q sdk.ParamSelection) bool { return q.Param == p.Param }); i >= 0 {
+			r.ParamSelections[i] = p
+		} else {
+			r.ParamSelections = append(r.ParamSelections, p)
+		}
+	}
 }
 
 // trainer holds the state of one run.
@@ -232,6 +250,7 @@ func (t *trainer) cluster(ctx context.Context, z sdk.Tensor, start time.Time) (*
 	}
 	t.report.Seconds[StageClusterInit] = time.Since(begin).Seconds()
 	t.report.KSelection = a.Selection
+	t.report.recordParams(a.Params)
 	if err := t.record(0, 0, a.Labels, nil, 0, 0, 1); err != nil {
 		return nil, err
 	}
@@ -440,6 +459,7 @@ func (t *trainer) train(ctx context.Context, a sdk.Assignment, z sdk.Tensor, sta
 		if a, err = t.m.Clusterer.Update(ctx, z); err != nil {
 			return false, fmt.Errorf("clusterer Update: %w", err)
 		}
+		t.report.recordParams(a.Params)
 		named := make(map[string]float64, len(losses))
 		for i, l := range losses {
 			named[l.Name] = sums[i] / seen

@@ -2,8 +2,10 @@ package pipeline
 
 import (
 	"context"
+	"encoding/json"
 	"math"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -45,6 +47,16 @@ type fakeClusterer struct {
 	labels  func(update int, n int) []int32
 	updates int
 	steps   []sdk.ClusterStepRequest
+	// params, when set, gives the param selections of Fit (update 0) and
+	// of each Update.
+	params func(update int) []sdk.ParamSelection
+}
+
+func (c *fakeClusterer) selections(update int) []sdk.ParamSelection {
+	if c.params == nil {
+		return nil
+	}
+	return c.params(update)
 }
 
 func (*fakeClusterer) Describe() sdk.Description {
@@ -54,11 +66,11 @@ func (*fakeClusterer) Configure(context.Context, sdk.Setup) error { return nil }
 func (*fakeClusterer) Save(context.Context) ([]byte, error)       { return nil, nil }
 func (*fakeClusterer) Load(context.Context, []byte) error         { return nil }
 func (c *fakeClusterer) Fit(_ context.Context, z sdk.Tensor) (sdk.Assignment, error) {
-	return sdk.Assignment{Labels: c.labels(0, z.Rows())}, nil
+	return sdk.Assignment{Labels: c.labels(0, z.Rows()), Params: c.selections(0)}, nil
 }
 func (c *fakeClusterer) Update(_ context.Context, z sdk.Tensor) (sdk.Assignment, error) {
 	c.updates++
-	return sdk.Assignment{Labels: c.labels(c.updates, z.Rows())}, nil
+	return sdk.Assignment{Labels: c.labels(c.updates, z.Rows()), Params: c.selections(c.updates)}, nil
 }
 func (c *fakeClusterer) Assign(_ context.Context, z sdk.Tensor) (sdk.Assignment, error) {
 	return sdk.Assignment{Labels: c.labels(c.updates, z.Rows())}, nil
@@ -180,6 +192,63 @@ func TestUpdateIntervalAndTolerance(t *testing.T) {
 	h := res.Report.History
 	if len(h) != 5 || h[1].Step != 3 || h[4].Step != 12 || h[4].Epoch != 3 || h[3].LabelChange != 1 || h[4].LabelChange != 0 {
 		t.Fatalf("history %+v", h)
+	}
+}
+
+// TestParamSelectionsRecorded checks that the report keeps cluster init's
+// param selections, each replaced by the selection of the same param from
+// the last Update that made one (an Update without any keeps them), and
+// that metrics.json names them param_selections.
+func TestParamSelectionsRecorded(t *testing.T) {
+	gamma := func(chosen float64) sdk.ParamSelection {
+		return sdk.ParamSelection{Param: "gamma", Criterion: "modularity", Best: "max", Chosen: chosen,
+			Candidates: []float64{chosen, chosen + 1}, Values: []float64{0.5, 0.25}}
+	}
+	tau := sdk.ParamSelection{Param: "tau", Criterion: "residual", Best: "min", Chosen: 0.9, Candidates: []float64{0.9}, Values: []float64{1}}
+	for _, tc := range []struct {
+		name   string
+		epochs int
+		want   []sdk.ParamSelection
+	}{
+		// Updates 1 and 2 choose gamma 11 and 12, update 3 nothing.
+		{"cluster init only", 0, []sdk.ParamSelection{gamma(10), tau}},
+		{"joint training", 3, []sdk.ParamSelection{gamma(12), tau}},
+	} {
+		clu := &fakeClusterer{labels: constLabels, params: func(u int) []sdk.ParamSelection {
+			switch {
+			case u == 0:
+				return []sdk.ParamSelection{gamma(10), tau}
+			case u <= 2:
+				return []sdk.ParamSelection{gamma(10 + float64(u))}
+			}
+			return nil
+		}}
+		m := Model{Encoder: &fakeEncoder{}, Clusterer: clu}
+		s := Schedule{BatchSize: 5, Epochs: tc.epochs, UpdateInterval: 2}
+		res, err := Train(context.Background(), m, rampData(10), s, 1, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if clu.updates != tc.epochs {
+			t.Fatalf("%s: %d updates, want %d", tc.name, clu.updates, tc.epochs)
+		}
+		if got := res.Report.ParamSelections; !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%s: recorded %v, want %v", tc.name, got, tc.want)
+		}
+		b, err := json.Marshal(res.Report)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(b), `"param_selections":[{"param":"gamma","criterion":"modularity","best":"max","chosen":1`) {
+			t.Errorf("%s: metrics JSON %s has no param_selections", tc.name, b)
+		}
+	}
+	res, err := Train(context.Background(), Model{Encoder: &fakeEncoder{}, Clusterer: &fakeClusterer{labels: constLabels}}, rampData(10), Schedule{BatchSize: 5}, 1, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := json.Marshal(res.Report); res.Report.ParamSelections != nil || strings.Contains(string(b), "param_selections") {
+		t.Errorf("a clusterer that chose nothing: %s", b)
 	}
 }
 

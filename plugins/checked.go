@@ -411,6 +411,9 @@ func checkAssignment(a sdk.Assignment, rows int) error {
 			return replyErrorf("returned label %d for row %d", l, i)
 		}
 	}
+	if err := sdk.CheckParamSelections(a.Params); err != nil {
+		return replyErrorf("returned an inconsistent %w", err)
+	}
 	return checkValue("objective", a.Objective)
 }
 

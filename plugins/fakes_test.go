@@ -145,7 +145,9 @@ func (e *fakeEncoder) Load(_ context.Context, state []byte) error {
 }
 
 // fakeClusterer labels each row by its nearest of k fixed centroids (the
-// first k rows seen by Fit). Mode "few-labels" returns one label too few.
+// first k rows seen by Fit). Mode "few-labels" returns one label too few;
+// "selects" reports fakeSelections from Fit; "bad-selection" reports a
+// param selection whose chosen value is not the best.
 type fakeClusterer struct {
 	mode      string
 	k, dim    int
@@ -194,7 +196,25 @@ func (c *fakeClusterer) Fit(_ context.Context, z sdk.Tensor) (sdk.Assignment, er
 		return sdk.Assignment{}, fmt.Errorf("%d rows for %d clusters", z.Rows(), c.k)
 	}
 	c.centroids = append([]float32(nil), z.Data[:c.k*c.dim]...)
-	return c.Assign(context.Background(), z)
+	a, err := c.Assign(context.Background(), z)
+	switch c.mode {
+	case "selects":
+		a.Selection, a.Params = fakeSelections()
+	case "bad-selection":
+		_, a.Params = fakeSelections()
+		a.Params[0].Chosen = 3
+	}
+	return a, err
+}
+
+// fakeSelections are what the "selects" fake clusterer reports from Fit.
+func fakeSelections() (*sdk.KSelection, []sdk.ParamSelection) {
+	return &sdk.KSelection{Criterion: "silhouette", Best: "max", K: 3, Ks: []int{2, 3, 4}, Values: []float64{0.25, 0.5, 0.375}},
+		[]sdk.ParamSelection{
+			{Param: "gamma", Criterion: "modularity of its own affinity", Best: "max", Chosen: 1.5,
+				Candidates: []float64{1.3, 1.5, 3}, Values: []float64{0.8125, 0.875, 0.75}, Note: "the first listed on ties"},
+			{Param: "tau", Criterion: "residual", Best: "min", Chosen: 0.9, Candidates: []float64{0.9, 1}, Values: []float64{0.1, 0.2}},
+		}
 }
 
 func (c *fakeClusterer) Update(ctx context.Context, z sdk.Tensor) (sdk.Assignment, error) {
@@ -283,6 +303,8 @@ func fakeRegistry() *plugins.Registry {
 	for _, f := range []plugins.Factory{
 		func() sdk.Describer { return &fakeClusterer{} },
 		func() sdk.Describer { return &fakeClusterer{mode: "few-labels"} },
+		func() sdk.Describer { return &fakeClusterer{mode: "selects"} },
+		func() sdk.Describer { return &fakeClusterer{mode: "bad-selection"} },
 		func() sdk.Describer { return &fakeLoss{} },
 		func() sdk.Describer { return &fakeLoss{mode: "wide-grad"} },
 	} {

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"syscall"
@@ -337,6 +338,50 @@ func TestMisbehavingClustererAndLoss(t *testing.T) {
 	}
 }
 
+// TestSelectionsCross checks that a clusterer's k and param selections
+// reach the host unchanged in and out of process (k_selection_json,
+// param_selections_json), and that an inconsistent param selection is a
+// bad reply: a clear error, and the plugin process is killed.
+func TestSelectionsCross(t *testing.T) {
+	h := newHost(t, io.Discard)
+	ctx := context.Background()
+	z := randomTensor(5, 8, 3)
+	wantK, wantParams := fakeSelections()
+	for _, iso := range []plugins.Isolation{plugins.InProcess, plugins.Process} {
+		t.Run(string(iso), func(t *testing.T) {
+			cp := open(t, h, plugins.Spec{Kind: sdk.KindClusterer, Name: "nearest-selects", Isolation: iso})
+			clu, _ := cp.Clusterer()
+			if err := clu.Configure(ctx, sdk.Setup{EmbeddingDim: 3}); err != nil {
+				t.Fatal(err)
+			}
+			a, err := clu.Fit(ctx, z)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(a.Selection, wantK) || !reflect.DeepEqual(a.Params, wantParams) {
+				t.Errorf("got k selection %+v and params %+v, want %+v and %+v", a.Selection, a.Params, wantK, wantParams)
+			}
+			if a, err = clu.Update(ctx, z); err != nil || a.Selection != nil || a.Params != nil {
+				t.Errorf("Update without selections: got %+v, %+v, %v", a.Selection, a.Params, err)
+			}
+
+			bp := open(t, h, plugins.Spec{Kind: sdk.KindClusterer, Name: "nearest-bad-selection", Isolation: iso})
+			bad, _ := bp.Clusterer()
+			if err := bad.Configure(ctx, sdk.Setup{EmbeddingDim: 3}); err != nil {
+				t.Fatal(err)
+			}
+			_, err = bad.Fit(ctx, z)
+			want := bp.String() + `: Fit: returned an inconsistent param selection "gamma": chosen 3 has modularity of its own affinity 0.75, but candidate 1.5 has 0.875 and the largest wins`
+			if err == nil || err.Error() != want {
+				t.Fatalf("got %v, want %q", err, want)
+			}
+			if iso == plugins.Process {
+				processGone(t, bp.Pid())
+			}
+		})
+	}
+}
+
 // TestLossPairsCross checks that LossInput.Pairs reaches the loss in and
 // out of process (the fake adds it to its value) and that a pair count the
 // batch cannot hold is refused before the call.
@@ -475,7 +520,7 @@ func TestRegistry(t *testing.T) {
 	for _, d := range reg.List() {
 		got = append(got, string(d.Kind)+"/"+d.Name)
 	}
-	want := "clusterer/nearest clusterer/nearest-few-labels encoder/linear encoder/linear-crash encoder/linear-hang encoder/linear-nan encoder/linear-panic encoder/linear-short loss/l2 loss/l2-wide-grad"
+	want := "clusterer/nearest clusterer/nearest-bad-selection clusterer/nearest-few-labels clusterer/nearest-selects encoder/linear encoder/linear-crash encoder/linear-hang encoder/linear-nan encoder/linear-panic encoder/linear-short loss/l2 loss/l2-wide-grad"
 	if strings.Join(got, " ") != want {
 		t.Fatalf("List: %v", got)
 	}

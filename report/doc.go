@@ -8,6 +8,11 @@
 //	indices     internal validity indices (package validity) of the
 //	            embeddings and, when computed, of the input features
 //	k-selection the criterion curve of k: auto, with the chosen k marked
+//	param-selection
+//	            hyper-parameters a stage's clusterer chose itself (e.g.
+//	            subspace's gamma from a list): each candidate's criterion
+//	            value, the chosen one in bold, and its curve from three
+//	            candidates up
 //	sizes       cluster sizes, with each cluster's mean silhouette
 //	map         2-D map of the embeddings: their first two principal
 //	            components (PCA computed here, on at most 20,000 rows),

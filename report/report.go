@@ -3,6 +3,7 @@ package report
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"encoding/base64"
 	"fmt"
 	"html"
@@ -13,6 +14,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"gonum.org/v1/gonum/mat"
@@ -129,6 +131,7 @@ func (p *page) build() {
 	p.summary()
 	p.indices()
 	p.kSelection()
+	p.paramSelections()
 	p.sizes()
 	p.scatterMap()
 	p.images()
@@ -230,6 +233,55 @@ func (p *page) kSelection() {
 	}
 	p.lineChart(s.Criterion+" by k", "k", []series{{name: s.Criterion, x: xs, y: s.Values, colour: colour(0)}}, float64(s.K))
 	p.printf("</section>\n")
+}
+
+// paramSelections shows, for every stage whose clusterer chose
+// hyper-parameters itself, each choice: a table of every candidate's
+// criterion value (the chosen one in bold) and, from three candidates, a
+// chart of the criterion against the candidates.
+func (p *page) paramSelections() {
+	if p.r.Fit == nil {
+		return
+	}
+	opened := false
+	for _, st := range p.r.Fit.Stages {
+		for _, s := range st.ParamSelections {
+			if !opened {
+				p.printf("<section id=\"param-selection\"><h2>Chosen hyper-parameters</h2>")
+				opened = true
+			}
+			p.printf("<p>stage %s: <b>%s = %s</b>, the %s %s of %d candidates. %s</p>", esc(st.Name), esc(s.Param), esc(strconv.FormatFloat(s.Chosen, 'g', -1, 64)),
+				map[string]string{"max": "largest", "min": "smallest"}[s.Best], esc(s.Criterion), len(s.Candidates), esc(s.Note))
+			p.printf("<div class=row><table><tr><th>%s</th><th>%s</th></tr>", esc(s.Param), esc(s.Criterion))
+			for i, c := range s.Candidates {
+				if i >= len(s.Values) {
+					break
+				}
+				b, e := "", ""
+				if c == s.Chosen {
+					b, e = "<b>", "</b>"
+				}
+				p.printf("<tr><td>%s%s%s</td><td>%s%.4g%s</td></tr>", b, strconv.FormatFloat(c, 'g', -1, 64), e, b, s.Values[i], e)
+			}
+			p.printf("</table>")
+			if len(s.Candidates) >= 3 && len(s.Values) == len(s.Candidates) {
+				order := make([]int, len(s.Candidates))
+				for i := range order {
+					order[i] = i
+				}
+				slices.SortFunc(order, func(a, b int) int { return cmp.Compare(s.Candidates[a], s.Candidates[b]) })
+				xs, ys := make([]float64, len(order)), make([]float64, len(order))
+				for i, j := range order {
+					xs[i], ys[i] = s.Candidates[j], s.Values[j]
+				}
+				p.lineChart(s.Criterion+" by "+s.Param, s.Param, []series{{name: s.Criterion, x: xs, y: ys, colour: colour(0)}}, s.Chosen)
+			}
+			p.printf("</div>")
+		}
+	}
+	if opened {
+		p.printf("</section>\n")
+	}
 }
 
 func (p *page) sizes() {

@@ -48,15 +48,17 @@ func TestSectionsByDataKind(t *testing.T) {
 	fit := &model.Report{Stages: []model.StageReport{{Name: "s", PretrainHistory: []float64{3, 2, 1},
 		History: []pipeline.Epoch{{Epoch: 0}, {Epoch: 1, Loss: 1, LabelChange: 0.1}, {Epoch: 2, Loss: 0.5}}}}}
 	fit.KSelection = &sdk.KSelection{Criterion: "silhouette", Best: "max", K: 3, Ks: []int{2, 3, 4}, Values: []float64{0.5, 0.7, 0.6}}
+	fit.Stages[0].ParamSelections = []sdk.ParamSelection{{Param: "gamma", Criterion: "modularity of its own affinity", Best: "max", Chosen: 2,
+		Candidates: []float64{5, 1.3, 2}, Values: []float64{0.5, 0.6, 0.7}}}
 	for _, tc := range []struct {
 		name       string
 		run        Run
 		want, none []string
 	}{
 		{"images", Run{Clusters: labels, Z: z, Truth: labels, X: img, Indices: &ix, Fit: fit, Config: "seed: 1"},
-			[]string{"summary", "indices", "k-selection", "sizes", "map", "images", "training", "confusion", "config"}, []string{"profile"}},
+			[]string{"summary", "indices", "k-selection", "param-selection", "sizes", "map", "images", "training", "confusion", "config"}, []string{"profile"}},
 		{"table", Run{Clusters: labels, Z: z, X: z, Features: []string{"a", "b", "c", "d"}},
-			[]string{"summary", "sizes", "map", "profile"}, []string{"images", "confusion", "training", "k-selection", "indices", "config"}},
+			[]string{"summary", "sizes", "map", "profile"}, []string{"images", "confusion", "training", "k-selection", "param-selection", "indices", "config"}},
 	} {
 		var buf bytes.Buffer
 		if err := Write(&buf, tc.run); err != nil {
@@ -76,6 +78,14 @@ func TestSectionsByDataKind(t *testing.T) {
 		for _, bad := range []string{"http://", "https://", "<script", "src=\"//"} {
 			if strings.Contains(buf.String(), bad) {
 				t.Errorf("%s: the page contains %q", tc.name, bad)
+			}
+		}
+		if tc.name == "images" {
+			for _, want := range []string{"stage s: <b>gamma = 2</b>, the largest modularity of its own affinity of 3 candidates",
+				"<tr><td><b>2</b></td><td><b>0.7</b></td></tr>", `aria-label="modularity of its own affinity by gamma"`} {
+				if !strings.Contains(buf.String(), want) {
+					t.Errorf("the param selection section lacks %q", want)
+				}
 			}
 		}
 	}

@@ -83,6 +83,12 @@ type Assignment struct {
 	// Selection, set by a Fit that chose k itself (a k field set to Auto),
 	// says how; nil otherwise.
 	Selection *KSelection
+	// Params, set by a Fit or Update that chose the value of some other
+	// hyper-parameter itself without labels (e.g. the subspace clusterer's
+	// gamma from a list of candidates), says how: one ParamSelection per
+	// hyper-parameter, each Param at most once; nil otherwise. The host
+	// checks each (ParamSelection.Validate).
+	Params []ParamSelection
 }
 
 // KSelection records how a clusterer chose its number of clusters k
@@ -99,6 +105,30 @@ type KSelection struct {
 	Ks     []int     `json:"ks"`
 	Values []float64 `json:"values"`
 	// Note says anything else worth knowing, e.g. a sample size.
+	Note string `json:"note,omitempty"`
+}
+
+// ParamSelection records how a clusterer chose the value of one of its
+// hyper-parameters without labels: a criterion evaluated at every
+// candidate value, and the candidate whose value is best. It generalises
+// KSelection to hyper-parameters other than k (which keeps its own record
+// and wire field for compatibility; KSelection.Param converts it).
+type ParamSelection struct {
+	// Param names the hyper-parameter as the plugin's config field does,
+	// e.g. "gamma".
+	Param string `json:"param"`
+	// Criterion names the criterion, e.g. "modularity of its own affinity".
+	Criterion string `json:"criterion"`
+	// Best is "max" when the largest value wins, "min" when the smallest.
+	Best string `json:"best"`
+	// Chosen is the value kept: one of Candidates, whose criterion value
+	// is the best of Values (ties allowed).
+	Chosen float64 `json:"chosen"`
+	// Candidates are the distinct values tried, in the order tried, and
+	// Values the criterion's value at each (same length, all finite).
+	Candidates []float64 `json:"candidates"`
+	Values     []float64 `json:"values"`
+	// Note says anything else worth knowing, e.g. how ties are broken.
 	Note string `json:"note,omitempty"`
 }
 

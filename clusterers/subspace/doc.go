@@ -86,7 +86,9 @@
 // the first listed on ties (the kmeans clusterer keeps its restarts so).
 // Q uses no labels; a γ whose affinity breaks into more than k components
 // collapses the partition and scores near 0. The kept γ is saved with the
-// state and used by Assign; Report lists every candidate's Q.
+// state and used by Assign; Report lists every candidate's Q, and Fit and
+// Update return the choice in sdk.Assignment.Params (param "gamma"), which
+// the host records and prints.
 //
 // Assign labels new points by their self-expression over a dictionary of
 // `dictionary` fitted rows (a seeded random sample, unit length, with

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"math"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -65,6 +66,20 @@ func TestGammaListKeepsLargestModularity(t *testing.T) {
 			t.Errorf("candidate %d: γ %v, Q %v, want γ %v, Q %v (its fit alone)", i, r.Gamma, r.Modularity, grid[i], alone[i].q)
 		}
 	}
+	// The assignment says how γ was chosen, with every candidate's Q alone,
+	// in a record the host accepts.
+	qs := make([]float64, len(grid))
+	for i := range alone {
+		qs[i] = alone[i].q
+	}
+	wantSel := []sdk.ParamSelection{{Param: "gamma", Criterion: "modularity of its own affinity", Best: "max", Chosen: grid[best], Candidates: grid, Values: qs}}
+	if !reflect.DeepEqual(a.Params, wantSel) {
+		t.Errorf("Fit's param selections %v, want %v", a.Params, wantSel)
+	}
+	if err := sdk.CheckParamSelections(a.Params); err != nil {
+		t.Errorf("the host would refuse Fit's param selection: %v", err)
+	}
+	t.Logf("%s", a.Params[0])
 	as, err := c.Assign(ctx, x)
 	if err != nil {
 		t.Fatal(err)
@@ -93,6 +108,12 @@ func TestGammaListKeepsLargestModularity(t *testing.T) {
 	}
 	if c.LastReport().Gamma != grid[best] || !slices.Equal(u.Labels, a.Labels) {
 		t.Errorf("Update on the fitted rows kept γ %v and changed %d labels", c.LastReport().Gamma, countDiff(u.Labels, a.Labels))
+	}
+	if !reflect.DeepEqual(u.Params, wantSel) {
+		t.Errorf("Update's param selections %v, want %v", u.Params, wantSel)
+	}
+	if as.Params != nil {
+		t.Errorf("Assign reports a param selection: %v", as.Params)
 	}
 }
 
@@ -129,6 +150,9 @@ func TestGammaSingleUnchanged(t *testing.T) {
 		}
 		if r := c.LastReport(); r.Gamma != 50 || r.Candidates != nil {
 			t.Errorf("gamma %v: report γ %v with %d candidates, want 50 and none", g, r.Gamma, len(r.Candidates))
+		}
+		if a.Params != nil {
+			t.Errorf("gamma %v: one γ reports a param selection %v", g, a.Params)
 		}
 		s, err := c.Save(ctx)
 		if err != nil {

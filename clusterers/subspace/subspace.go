@@ -306,7 +306,9 @@ func (c *Clusterer) Fit(ctx context.Context, z sdk.Tensor) (sdk.Assignment, erro
 		return sdk.Assignment{}, err
 	}
 	c.keep(z, x, labels, nil)
-	return c.assignment(z, labels), nil
+	a := c.assignment(z, labels)
+	a.Params = c.gammaSelection()
+	return a, nil
 }
 
 // Update reclusters all embeddings (the rows Fit saw), choosing γ again
@@ -334,7 +336,28 @@ func (c *Clusterer) Update(ctx context.Context, z sdk.Tensor) (sdk.Assignment, e
 		return sdk.Assignment{}, err
 	}
 	c.keep(z, x, labels, c.centroids)
-	return c.assignment(z, labels), nil
+	a := c.assignment(z, labels)
+	a.Params = c.gammaSelection()
+	return a, nil
+}
+
+// gammaCriterion names the criterion that picks γ from a list.
+const gammaCriterion = "modularity of its own affinity"
+
+// gammaSelection says how the last Fit or Update chose γ from the list of
+// candidates, as the host records and prints it (sdk.ParamSelection):
+// every candidate's modularity, the largest wins. Nil for one γ.
+func (c *Clusterer) gammaSelection() []sdk.ParamSelection {
+	cands := c.report.Candidates
+	if len(cands) == 0 {
+		return nil
+	}
+	s := sdk.ParamSelection{Param: "gamma", Criterion: gammaCriterion, Best: "max", Chosen: c.report.Gamma,
+		Candidates: make([]float64, len(cands)), Values: make([]float64, len(cands))}
+	for i, r := range cands {
+		s.Candidates[i], s.Values[i] = r.Gamma, r.Modularity
+	}
+	return []sdk.ParamSelection{s}
 }
 
 // cluster runs the self-expression and the spectral step on z for every

@@ -203,3 +203,64 @@ func TestFailedPrerequisiteSkipsTheRest(t *testing.T) {
 		}
 	}
 }
+
+// oneCluster puts every row in cluster 0 with L_c = mean ‖z_i‖² (μ = 0);
+// its Fit reports the param selection params gives.
+type oneCluster struct {
+	params []sdk.ParamSelection
+}
+
+func (*oneCluster) Describe() sdk.Description {
+	return sdk.Description{Name: "one", Kind: sdk.KindClusterer, Version: "1", Doc: "test"}
+}
+func (*oneCluster) Configure(context.Context, sdk.Setup) error { return nil }
+func (c *oneCluster) Fit(ctx context.Context, z sdk.Tensor) (sdk.Assignment, error) {
+	a, err := c.Assign(ctx, z)
+	a.Params = c.params
+	return a, err
+}
+func (c *oneCluster) Update(ctx context.Context, z sdk.Tensor) (sdk.Assignment, error) {
+	return c.Assign(ctx, z)
+}
+func (*oneCluster) Assign(_ context.Context, z sdk.Tensor) (sdk.Assignment, error) {
+	return sdk.Assignment{Labels: make([]int32, z.Rows())}, nil
+}
+func (*oneCluster) Loss(_ context.Context, req sdk.ClusterLossRequest) (sdk.ClusterLoss, error) {
+	out := sdk.ClusterLoss{GradZ: sdk.NewTensor(req.Z.Shape...), Centroids: sdk.NewTensor(1, req.Z.Cols())}
+	n := float64(req.Z.Rows())
+	for i, v := range req.Z.Data {
+		out.Value += float64(v) * float64(v) / n
+		out.GradZ.Data[i] = float32(2 * float64(v) / n)
+	}
+	return out, nil
+}
+func (*oneCluster) Step(context.Context, sdk.ClusterStepRequest) error { return nil }
+func (*oneCluster) Save(context.Context) ([]byte, error)               { return []byte{}, nil }
+func (*oneCluster) Load(context.Context, []byte) error                 { return nil }
+
+// TestClustererParamSelectionsChecked: Fit's param selections pass when
+// consistent and fail the Fit check, naming the fault, when not.
+func TestClustererParamSelectionsChecked(t *testing.T) {
+	good := sdk.ParamSelection{Param: "gamma", Criterion: "modularity", Best: "max", Chosen: 2, Candidates: []float64{1.5, 2}, Values: []float64{0.5, 0.75}}
+	bad := good
+	bad.Chosen = 1.5
+	for _, tc := range []struct {
+		params []sdk.ParamSelection
+		want   string
+	}{
+		{nil, ""},
+		{[]sdk.ParamSelection{good}, ""},
+		{[]sdk.ParamSelection{bad}, `Fit: param selection "gamma": chosen 1.5 has modularity 0.5, but candidate 2 has 0.75 and the largest wins`},
+		{[]sdk.ParamSelection{good, good}, `Fit: param selection "gamma": given twice`},
+	} {
+		rs := Clusterer(context.Background(), func() (sdk.Clusterer, error) { return &oneCluster{params: tc.params}, nil }, Options{})
+		for _, r := range rs {
+			if r.Err != nil && (tc.want == "" || r.Name != "fit labels every row") {
+				t.Errorf("%v: check %q: %v", tc.params, r.Name, r.Err)
+			}
+		}
+		if r, _ := byName(rs, "fit labels every row"); tc.want != "" && (r.Err == nil || r.Err.Error() != tc.want) {
+			t.Errorf("%v: got %v, want %q", tc.params, r.Err, tc.want)
+		}
+	}
+}

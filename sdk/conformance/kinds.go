@@ -174,7 +174,8 @@ func dot(a, b sdk.Tensor) float64 {
 
 // Clusterer runs the clusterer checks on instances newClu makes: a
 // well-formed Describe; Configure; Fit labelling every row in range (soft
-// assignments, when given, Rows × k); Loss with a finite value, ∂L_c/∂z
+// assignments, when given, Rows × k; param selections, when given,
+// consistent: sdk.CheckParamSelections); Loss with a finite value, ∂L_c/∂z
 // shaped like z, centroids k × EmbeddingDim; ∂L_c/∂z matching central
 // finite differences of Loss; Step accepting centroid gradients; Update and
 // Assign labelling every row; Save/Load giving identical assignments; two
@@ -212,6 +213,9 @@ func Clusterer(ctx context.Context, newClu func() (sdk.Clusterer, error), o Opti
 			if l < 0 || (!a.Soft.Empty() && int(l) >= a.Soft.Cols()) {
 				return fmt.Errorf("%s: label %d of row %d out of range", what, l, i)
 			}
+		}
+		if err := sdk.CheckParamSelections(a.Params); err != nil {
+			return fmt.Errorf("%s: %w", what, err)
 		}
 		return finite(what+" objective", a.Objective)
 	}

@@ -673,8 +673,14 @@ type Assignment struct {
 	// object {"criterion", "best": "max"|"min", "k", "ks": [...],
 	// "values": [...], "note"}; absent otherwise.
 	KSelectionJson []byte `protobuf:"bytes,4,opt,name=k_selection_json,json=kSelectionJson,proto3" json:"k_selection_json,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// How a Fit or Update that chose the value of some other hyper-parameter
+	// itself, without labels, chose it, as the JSON of an array with one
+	// object per hyper-parameter: {"param", "criterion", "best": "max"|"min",
+	// "chosen", "candidates": [...], "values": [...], "note"}; absent
+	// otherwise. The host refuses an inconsistent record (docs/protocol.md).
+	ParamSelectionsJson []byte `protobuf:"bytes,5,opt,name=param_selections_json,json=paramSelectionsJson,proto3" json:"param_selections_json,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *Assignment) Reset() {
@@ -731,6 +737,13 @@ func (x *Assignment) GetObjective() float64 {
 func (x *Assignment) GetKSelectionJson() []byte {
 	if x != nil {
 		return x.KSelectionJson
+	}
+	return nil
+}
+
+func (x *Assignment) GetParamSelectionsJson() []byte {
+	if x != nil {
+		return x.ParamSelectionsJson
 	}
 	return nil
 }
@@ -1134,13 +1147,14 @@ const file_plugin_proto_rawDesc = "" +
 	"\x06grad_z\x18\x01 \x01(\fR\x05gradZ\x12\x1c\n" +
 	"\n" +
 	"grad_x_hat\x18\x02 \x01(\fR\bgradXHat\x12#\n" +
-	"\rlearning_rate\x18\x03 \x01(\x01R\flearningRate\"\x80\x01\n" +
+	"\rlearning_rate\x18\x03 \x01(\x01R\flearningRate\"\xb4\x01\n" +
 	"\n" +
 	"Assignment\x12\x16\n" +
 	"\x06labels\x18\x01 \x03(\x05R\x06labels\x12\x12\n" +
 	"\x04soft\x18\x02 \x01(\fR\x04soft\x12\x1c\n" +
 	"\tobjective\x18\x03 \x01(\x01R\tobjective\x12(\n" +
-	"\x10k_selection_json\x18\x04 \x01(\fR\x0ekSelectionJson\"R\n" +
+	"\x10k_selection_json\x18\x04 \x01(\fR\x0ekSelectionJson\x122\n" +
+	"\x15param_selections_json\x18\x05 \x01(\fR\x13paramSelectionsJson\"R\n" +
 	"\x12ClusterLossRequest\x12\f\n" +
 	"\x01z\x18\x01 \x01(\fR\x01z\x12\x18\n" +
 	"\aindices\x18\x02 \x03(\x03R\aindices\x12\x14\n" +

@@ -186,6 +186,11 @@ func assign(ctx context.Context, rpc assignRPC, z sdk.Tensor) (sdk.Assignment, e
 			return sdk.Assignment{}, malformed(fmt.Errorf("decoding the k selection: %w", err))
 		}
 	}
+	if js := r.GetParamSelectionsJson(); len(js) > 0 {
+		if err := json.Unmarshal(js, &a.Params); err != nil {
+			return sdk.Assignment{}, malformed(fmt.Errorf("decoding the param selections: %w", err))
+		}
+	}
 	return a, malformed(tc.err)
 }
 

@@ -359,6 +359,11 @@ func (s *clustererServer) assign(method string, req *pluginpb.Tensor, fn func(sd
 				return fmt.Errorf("encoding the k selection: %w", err)
 			}
 		}
+		if len(a.Params) > 0 {
+			if out.ParamSelectionsJson, err = json.Marshal(a.Params); err != nil {
+				return fmt.Errorf("encoding the param selections: %w", err)
+			}
+		}
 		return c.err
 	})
 	return out, err
