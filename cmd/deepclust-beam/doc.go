@@ -64,12 +64,15 @@
 //
 // Model averaging (local SGD, FedAvg) of the config's first stage: the
 // row groups are dealt round-robin to --workers replicas (a GroupByKey of
-// the shards); every epoch each replica reads its row groups and trains
-// one pretraining epoch on them (model.PretrainStage) from the broadcast
-// weights (a side input read once per bundle), and a CombineFn averages
-// the replicas' mlp states weighted by their rows (mlp.ReadWeights and
-// WriteWeights: the parameters and Adam's moments, in float64). One job
-// per epoch (a driver loop); the averaged weights go to --staging. The driver then loads the averaged weights
+// the shards); every epoch each replica reads its row groups, splits
+// them into --rounds random parts and, round by round, trains one part
+// (model.PretrainStage, with batches of --replica-batch rows, by default
+// batch_size / --workers) from the broadcast weights (a side input read
+// once per bundle), and a CombineFn averages the replicas' mlp states
+// weighted by their rows (mlp.ReadWeights and WriteWeights: the
+// parameters and Adam's moments, in float64); each round's average is the
+// next round's side input. One job per epoch (a driver loop); the
+// averaged weights go to --staging. The driver then loads the averaged weights
 // (model.SetPretrained) and runs the rest of deepclust run on the lake
 // streamed: cluster init, joint training and later stages; the output
 // holds model/ (what deepclust predict loads) and metrics.json.

@@ -32,9 +32,9 @@ Commands:
              on a sample, then Lloyd or mini-batch steps as Beam combines
   gmm        a Gaussian mixture fitted by EM on a Parquet lake (features, or a model's
              embeddings): each iteration's statistics are one Beam combine
-  train      train a config's first stage by model averaging (each worker one epoch
-             on its share of the row groups, weights averaged by rows), the rest
-             on the driver; writes a model deepclust predict loads
+  train      train a config's first stage by model averaging (each worker trains on
+             its share of the row groups, weights averaged by rows --rounds times
+             per epoch), the rest on the driver; writes a model deepclust predict loads
   version    print the version
 
 Every command takes --runner prism|direct|dataflow|flink|spark (default prism) and

@@ -11,6 +11,7 @@ import (
 	"io"
 	"maps"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -54,11 +55,18 @@ type TrainOptions struct {
 	// al. 2017; √W for Adam, Malladi et al. 2022).
 	LRScale float64
 	// ReplicaBatch is the replicas' batch size in the first stage's
-	// pretraining (0: the config's batch_size). batch_size / Workers keeps
-	// the steps per epoch and the rows per averaged step those of one
-	// machine.
+	// pretraining (0: the config's batch_size / Workers, at least 1, which
+	// keeps the steps per epoch and the rows per averaged step those of
+	// one machine).
 	ReplicaBatch int
-	Runner       string
+	// Rounds is the number of averaging rounds per epoch (0 or 1: once,
+	// at the end of the epoch). In each round every replica trains on
+	// 1/Rounds of its rows (a random part, drawn afresh each epoch), then
+	// the replicas' states are averaged: local SGD with fewer local steps
+	// between averages (Stich 2019; Lin et al. 2020). The rounds of an
+	// epoch are chained in one job.
+	Rounds int
+	Runner string
 }
 
 func trainFlags(fs *flag.FlagSet) *TrainOptions {
@@ -69,15 +77,23 @@ func trainFlags(fs *flag.FlagSet) *TrainOptions {
 	fs.IntVar(&opt.Workers, "workers", 4, "model replicas, each training an epoch on its share of the row groups")
 	fs.StringVar(&opt.Out, "out", "", "output directory (local): model/ and metrics.json, committed when training succeeded")
 	fs.Float64Var(&opt.LRScale, "lr-scale", 1, "multiplies the first stage's encoder lr on the replicas (model averaging acts like a --workers times larger batch; see docs/scale.md)")
-	fs.IntVar(&opt.ReplicaBatch, "replica-batch", 0, "the replicas' batch size in the first stage's pretraining (default: its batch_size; batch_size/workers keeps one machine's steps per epoch)")
+	fs.IntVar(&opt.ReplicaBatch, "replica-batch", 0, "the replicas' batch size in the first stage's pretraining (default: its batch_size / --workers, which keeps one machine's steps per epoch)")
+	fs.IntVar(&opt.Rounds, "rounds", defaultRounds, "averaging rounds per epoch: each replica trains on 1/rounds of its rows, then the states are averaged (see docs/scale.md)")
 	fs.StringVar(&opt.Staging, "staging", "", "directory every worker reaches for the epochs' averaged weights, e.g. gs://BUCKET/tmp (default: beside --out)")
 	return opt
 }
 
+// defaultRounds is --rounds' default (see docs/scale.md for the
+// measurements that chose it).
+const defaultRounds = 4
+
 // TrainMetrics is the content of metrics.json of train.
 type TrainMetrics struct {
 	Epochs, Workers int
-	// WorkerRows are the rows of each replica.
+	// Rounds is the number of averaging rounds per epoch; ReplicaBatch
+	// the replicas' batch size.
+	Rounds, ReplicaBatch int
+	// WorkerRows are the rows of each replica (in an epoch).
 	WorkerRows []int64
 	// Losses is the sample-weighted mean over replicas of each epoch's
 	// mean pretraining loss.
@@ -101,8 +117,8 @@ type WorkerState struct {
 }
 
 // TrainWeights are the broadcast weights (the encoder state that starts
-// an epoch; nil for the encoder's own initialisation) or an epoch's
-// average, with the epoch's mean loss and the replicas' rows.
+// an epoch; nil for the encoder's own initialisation) or a round's
+// average, with the round's mean loss and the replicas' rows.
 type TrainWeights struct {
 	State  []byte
 	Losses []float64
@@ -129,7 +145,7 @@ type WeightSum struct {
 }
 
 func init() {
-	for _, v := range []any{WorkerState{}, TrainWeights{}, WeightSum{}, keyWorkerFn{}, readWeightsFn{}, localEpochFn{}, averageFn{}, epochOutFn{}} {
+	for _, v := range []any{WorkerState{}, TrainWeights{}, WeightSum{}, RoundLoss{}, keyWorkerFn{}, readWeightsFn{}, localEpochFn{}, averageFn{}, roundLossFn{}, epochOutFn{}} {
 		beam.RegisterType(reflect.TypeOf(v))
 	}
 	beam.RegisterCoder(reflect.TypeOf(WeightSum{}), encodeWeightSum, decodeWeightSum)
@@ -149,6 +165,8 @@ func Train(ctx context.Context, opt TrainOptions, stdout io.Writer) error {
 		return fmt.Errorf("%w: train needs a finite --lr-scale ≥ 0 (0 means 1), not %g", errUsage, opt.LRScale)
 	case opt.ReplicaBatch < 0:
 		return fmt.Errorf("%w: train needs --replica-batch ≥ 0, not %d", errUsage, opt.ReplicaBatch)
+	case opt.Rounds < 0:
+		return fmt.Errorf("%w: train needs --rounds ≥ 0, not %d", errUsage, opt.Rounds)
 	case strings.Contains(opt.Out, "://"):
 		return fmt.Errorf("%w: train writes the model to a local --out, not %s", errUsage, opt.Out)
 	}
@@ -172,12 +190,17 @@ func Train(ctx context.Context, opt TrainOptions, stdout io.Writer) error {
 		st.Train.PretrainEpochs = opt.Epochs
 	}
 	epochs := st.Train.PretrainEpochs
+	rounds := max(opt.Rounds, 1)
+	replicaBatch := opt.ReplicaBatch
+	if replicaBatch == 0 {
+		replicaBatch = max(st.Train.BatchSize/opt.Workers, 1)
+	}
 	m, err := model.New(ctx, cfg, model.Options{})
 	if err != nil {
 		return err
 	}
 	var yaml bytes.Buffer
-	rcfg, err := replicaConfig(m.Config(), opt.LRScale, opt.ReplicaBatch)
+	rcfg, err := replicaConfig(m.Config(), opt.LRScale, replicaBatch, rounds)
 	if err == nil {
 		err = config.Write(&yaml, rcfg, m.Descriptions(), false)
 	}
@@ -217,7 +240,9 @@ func Train(ctx context.Context, opt TrainOptions, stdout io.Writer) error {
 		return fmt.Errorf("train: initial weights: %w", err)
 	}
 	// One job per epoch (a driver loop): Prism keeps every PCollection of
-	// a job in memory, and an epoch moves a few encoder states.
+	// a job in memory, and an epoch moves a few encoder states per round.
+	// The rounds of an epoch are chained in its job, each round's average
+	// the next one's side input.
 	var tw TrainWeights
 	statePath := joinPath(work.dir, "epoch0.state")
 	for e := range epochs {
@@ -226,8 +251,14 @@ func Train(ctx context.Context, opt TrainOptions, stdout io.Writer) error {
 		err := build(func() {
 			parts := beam.GroupByKey(s, beam.ParDo(s, &keyWorkerFn{Workers: opt.Workers}, buildShards(s, in)))
 			weights := beam.ParDo(s, &readWeightsFn{Path: statePath}, beam.Impulse(s))
-			states := beam.ParDo(s, &localEpochFn{Config: yaml.String(), Epoch: e, Seed: cfg.Seed, Src: *src}, parts, beam.SideInput{Input: weights})
-			beam.ParDo0(s, &epochOutFn{Path: out}, beam.Combine(s, &averageFn{}, states))
+			var losses []beam.PCollection
+			for r := range rounds {
+				states := beam.ParDo(s, &localEpochFn{Config: yaml.String(), Epoch: e, Round: r, Rounds: rounds, Seed: cfg.Seed, Src: *src},
+					parts, beam.SideInput{Input: weights})
+				weights = beam.Combine(s, &averageFn{}, states)
+				losses = append(losses, beam.ParDo(s, &roundLossFn{Round: r}, weights))
+			}
+			beam.ParDo0(s, &epochOutFn{Path: out}, weights, beam.SideInput{Input: beam.Flatten(s, losses...)})
 		})
 		if err != nil {
 			return err
@@ -280,15 +311,19 @@ func Train(ctx context.Context, opt TrainOptions, stdout io.Writer) error {
 	if err := m.Save(ctx, stage.path(trainModelDir)); err != nil {
 		return err
 	}
-	met := TrainMetrics{Epochs: epochs, Workers: opt.Workers, WorkerRows: tw.Rows, Losses: tw.Losses, Report: res.Report, Runner: opt.Runner,
+	met := TrainMetrics{Epochs: epochs, Workers: opt.Workers, Rounds: rounds, ReplicaBatch: replicaBatch, WorkerRows: tw.Rows, Losses: tw.Losses, Report: res.Report, Runner: opt.Runner,
 		Seconds: map[string]float64{"averaging": averaged.Seconds(), "driver": time.Since(begin).Seconds(), "total": time.Since(start).Seconds()}}
 	if err := writeJSON(ctx, stage.path(MetricsFile), met); err != nil {
 		return err
 	}
+	// The epochs' weights are no part of the output.
+	if err := work.st.RemoveAll(ctx, work.dir); err != nil {
+		return fmt.Errorf("train: removing %s: %w", work.dir, err)
+	}
 	if err := stage.commit(ctx); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "train: %d epochs on %d workers, loss %s", epochs, opt.Workers, lossList(tw.Losses))
+	fmt.Fprintf(stdout, "train: %d epochs on %d workers (%d rounds per epoch, batches of %d), loss %s", epochs, opt.Workers, rounds, replicaBatch, lossList(tw.Losses))
 	if sc := res.Report.Stages; len(sc) > 0 && sc[0].Scores != nil {
 		fmt.Fprintf(stdout, ", k-means on the first stage's codes ACC %.4f", sc[0].Scores.ACC)
 	}
@@ -297,14 +332,17 @@ func Train(ctx context.Context, opt TrainOptions, stdout io.Writer) error {
 }
 
 // replicaConfig is the config the replicas train with: cfg with the
-// first stage's encoder lr multiplied by scale and, when batch > 0, its
-// batch size set to batch (cfg itself unchanged: the driver's later
-// training keeps the config's).
-func replicaConfig(cfg *config.Config, scale float64, batch int) (*config.Config, error) {
+// first stage's encoder lr multiplied by scale, when batch > 0 its batch
+// size set to batch, and its pretraining epochs multiplied by rounds (a
+// round is one pretraining "epoch" of a replica over its part of the
+// rows, so that a decaying learning rate follows the rounds); cfg itself
+// unchanged: the driver's later training keeps the config's.
+func replicaConfig(cfg *config.Config, scale float64, batch, rounds int) (*config.Config, error) {
 	if scale == 0 {
 		scale = 1
 	}
-	if scale == 1 && batch == 0 {
+	rounds = max(rounds, 1)
+	if scale == 1 && batch == 0 && rounds == 1 {
 		return cfg, nil
 	}
 	out := *cfg
@@ -312,6 +350,7 @@ func replicaConfig(cfg *config.Config, scale float64, batch int) (*config.Config
 	if batch > 0 {
 		out.Stages[0].Train.BatchSize = batch
 	}
+	out.Stages[0].Train.PretrainEpochs *= rounds
 	if scale != 1 {
 		enc := &out.Stages[0].Encoder
 		lr, ok := enc.Config["lr"].(float64)
@@ -449,12 +488,14 @@ func inputWidth(ctx context.Context, src *embedFn, in *Input) (int, error) {
 	return 0, fmt.Errorf("reading %s: no rows", in.Path)
 }
 
-// localEpochFn trains one replica for one epoch from the broadcast
-// weights (a side input read once per bundle).
+// localEpochFn trains one replica for one round of an epoch from the
+// broadcast weights (a side input read once per bundle).
 type localEpochFn struct {
 	Config string
 	Epoch  int
-	Seed   uint64
+	// Round is the round of the epoch, of Rounds (0 means 1).
+	Round, Rounds int
+	Seed          uint64
 	// Src reads a shard's rows.
 	Src embedFn
 
@@ -475,8 +516,10 @@ func (f *localEpochFn) StartBundle(w func(*TrainWeights) bool, _ func(WorkerStat
 }
 
 // ProcessElement reads the replica's shards (in input order, into
-// memory) and trains them for the epoch: the batches are drawn from a
-// seed of the config's seed, the epoch and the replica.
+// memory), keeps the round's part of the rows (roundRows) and trains it
+// for one pass: the batches are drawn from a seed of the config's seed,
+// the round's index over the whole training (Epoch × Rounds + Round) and
+// the replica.
 func (f *localEpochFn) ProcessElement(ctx context.Context, worker int, shards func(*Shard) bool, _ func(*TrainWeights) bool, emit func(WorkerState)) error {
 	var list []Shard
 	var sh Shard
@@ -499,14 +542,24 @@ func (f *localEpochFn) ProcessElement(ctx context.Context, worker int, shards fu
 			return taggedf("train: %s: rows of another width than the replica's first (%d)", sh.File.Path, b.D)
 		}
 	}
+	rounds := max(f.Rounds, 1)
+	if rounds > 1 {
+		keep := roundRows(len(b.Rows), rounds, f.Round, splitMix(f.Seed^splitMix(uint64(f.Epoch)<<32|uint64(worker)))^roundSalt)
+		z := make([]float32, 0, len(keep)*b.D)
+		for _, i := range keep {
+			z = append(z, b.Z[i*b.D:(i+1)*b.D]...)
+		}
+		b.Rows, b.Z = make([]int64, len(keep)), z
+	}
 	if len(b.Rows) == 0 {
 		return nil
 	}
 	x := sdk.Tensor{Shape: []int{len(b.Rows), b.D}, Data: b.Z}
-	seed := splitMix(f.Seed ^ splitMix(uint64(f.Epoch)<<32|uint64(worker)))
-	state, hist, err := f.r.m.PretrainStage(ctx, 0, pipeline.Data{X: x}, f.w.State, f.Epoch, f.Epoch+1, seed)
+	k := f.Epoch*rounds + f.Round
+	seed := splitMix(f.Seed ^ splitMix(uint64(k)<<32|uint64(worker)))
+	state, hist, err := f.r.m.PretrainStage(ctx, 0, pipeline.Data{X: x}, f.w.State, k, k+1, seed)
 	if err != nil {
-		return taggedf("train: epoch %d, worker %d: %v", f.Epoch+1, worker, err)
+		return taggedf("train: epoch %d, round %d, worker %d: %v", f.Epoch+1, f.Round+1, worker, err)
 	}
 	loss := math.NaN()
 	if len(hist) > 0 {
@@ -514,6 +567,39 @@ func (f *localEpochFn) ProcessElement(ctx context.Context, worker int, shards fu
 	}
 	emit(WorkerState{Worker: worker, Rows: int64(len(b.Rows)), Loss: loss, State: state})
 	return nil
+}
+
+// roundSalt separates the seed of an epoch's split of a replica's rows
+// into rounds from its batches' seeds.
+const roundSalt = 0x726f756e6473 // "rounds"
+
+// roundRows are the indices, ascending, of the rows of round r of rounds
+// among a replica's n rows: a permutation of 0..n-1 drawn with math/rand/v2's
+// PCG seeded (seed, 0) is cut into rounds consecutive parts, part r
+// holding the permuted positions [r·n/rounds, (r+1)·n/rounds).
+func roundRows(n, rounds, r int, seed uint64) []int {
+	perm := rand.New(rand.NewPCG(seed, 0)).Perm(n)
+	keep := perm[r*n/rounds : (r+1)*n/rounds]
+	slices.Sort(keep)
+	return keep
+}
+
+// RoundLoss is one round's sample-weighted mean loss and the rows each
+// replica trained in it.
+type RoundLoss struct {
+	Round int
+	Loss  float64
+	Rows  []int64
+}
+
+// roundLossFn takes a round's loss and rows from its average.
+type roundLossFn struct {
+	Round int
+}
+
+// ProcessElement drops the state.
+func (f *roundLossFn) ProcessElement(w TrainWeights) RoundLoss {
+	return RoundLoss{Round: f.Round, Loss: w.Losses[0], Rows: w.Rows}
 }
 
 // averageFn averages the replicas' encoder states weighted by their rows
@@ -635,18 +721,45 @@ func mergeWeights(a, b WeightSum) (WeightSum, error) {
 	return out, nil
 }
 
-// epochOutFn writes an epoch's averaged weights (Path.state) and its
-// mean loss and replica rows (Path.json).
+// epochOutFn writes an epoch's averaged weights (its last round's,
+// Path.state) and its mean loss and replica rows (Path.json): the loss is
+// the rounds' losses weighted by their rows, the rows summed over the
+// rounds.
 type epochOutFn struct {
 	Path string
 }
 
 // ProcessElement writes the two files.
-func (f *epochOutFn) ProcessElement(ctx context.Context, w TrainWeights) error {
+func (f *epochOutFn) ProcessElement(ctx context.Context, w TrainWeights, rounds func(*RoundLoss) bool) error {
+	var list []RoundLoss
+	var rl RoundLoss
+	for rounds(&rl) {
+		list = append(list, rl)
+	}
+	// In round order, so that the sum is the same in every run.
+	slices.SortFunc(list, func(a, b RoundLoss) int { return cmp.Compare(a.Round, b.Round) })
+	out := TrainWeights{Losses: w.Losses, Rows: w.Rows}
+	if len(list) > 1 {
+		var sum, n float64
+		out.Rows = nil
+		for _, r := range list {
+			var m int64
+			for i, v := range r.Rows {
+				if i >= len(out.Rows) {
+					out.Rows = append(out.Rows, 0)
+				}
+				out.Rows[i] += v
+				m += v
+			}
+			sum += r.Loss * float64(m)
+			n += float64(m)
+		}
+		out.Losses = []float64{sum / n}
+	}
 	if err := writeBytes(ctx, f.Path+".state", w.State); err != nil {
 		return taggedf("writing %s.state: %v", f.Path, err)
 	}
-	if err := writeJSON(ctx, f.Path+".json", TrainWeights{Losses: w.Losses, Rows: w.Rows}); err != nil {
+	if err := writeJSON(ctx, f.Path+".json", out); err != nil {
 		return taggedf("writing %s.json: %v", f.Path, err)
 	}
 	return nil

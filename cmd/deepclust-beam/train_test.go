@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -34,11 +36,10 @@ train: {pretrain_epochs: 2, epochs: 0, batch_size: 32}
 // TestTrainAveragesReplicas runs train on Prism with 2 replicas and 2
 // epochs and checks the model's first-stage weights, byte for byte,
 // against the same model averaging done sequentially with the public
-// API: each replica's epoch by model.PretrainStage from the averaged
-// weights (shard i to replica i mod 2, batches seeded by epoch and
-// replica), the average weighted by rows in float64 (parameters and Adam's
-// moments; the largest step counts) written back by mlp.WriteWeights.
-// Then that the model loads and predicts, and metrics.json.
+// API (sequentialAveraging): once per epoch with the config's batch size
+// (--rounds 1 --replica-batch 32), and with the defaults on 2 replicas
+// (batch_size / 2 = 16) and --rounds 2. Then that the model loads and
+// predicts, and metrics.json.
 func TestTrainAveragesReplicas(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -49,16 +50,90 @@ func TestTrainAveragesReplicas(t *testing.T) {
 	if err := os.WriteFile(cfgFile, []byte(trainConfig), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	out := filepath.Join(dir, "out")
-	var stdout bytes.Buffer
-	if err := run(ctx, []string{"train", "--config", cfgFile, "--data", lake, "--out", out, "--workers", "2", "--runner", "prism"}, &stdout, io.Discard); err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(stdout.String(), "2 epochs on 2 workers") {
-		t.Errorf("summary %q", stdout.String())
+	for _, c := range []struct {
+		flags         []string
+		rounds, batch int
+	}{
+		{[]string{"--rounds", "1", "--replica-batch", "32"}, 1, 32},
+		{[]string{"--rounds", "2"}, 2, 16},
+	} {
+		out := filepath.Join(dir, fmt.Sprintf("out-r%d", c.rounds))
+		var stdout bytes.Buffer
+		args := append([]string{"train", "--config", cfgFile, "--data", lake, "--out", out, "--workers", "2", "--runner", "prism"}, c.flags...)
+		if err := run(ctx, args, &stdout, io.Discard); err != nil {
+			t.Fatal(err)
+		}
+		if want := fmt.Sprintf("2 epochs on 2 workers (%d rounds per epoch, batches of %d)", c.rounds, c.batch); !strings.Contains(stdout.String(), want) {
+			t.Errorf("summary %q, want %q", stdout.String(), want)
+		}
+		state, losses := sequentialAveraging(t, rows, spec, c.rounds, c.batch)
+		got, err := os.ReadFile(filepath.Join(out, "model", "stage1", model.EncoderFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, state) {
+			t.Fatalf("%v: the trained first stage differs from the sequential model averaging", c.flags)
+		}
+		if _, err := os.Stat(filepath.Join(out, "epochs")); !os.IsNotExist(err) {
+			t.Errorf("%v: the epochs' weights were left in --out (%v)", c.flags, err)
+		}
+		var met TrainMetrics
+		readJSON(t, filepath.Join(out, MetricsFile), &met)
+		if met.Epochs != 2 || met.Rounds != c.rounds || met.ReplicaBatch != c.batch || !slices.Equal(met.WorkerRows, []int64{150, 150}) ||
+			len(met.Losses) != 2 || len(met.Report.Stages) != 1 {
+			t.Fatalf("%v: metrics %+v", c.flags, met)
+		}
+		for e, l := range losses {
+			if d := met.Losses[e] - l; d > 1e-12 || d < -1e-12 {
+				t.Fatalf("%v: epoch losses %v, sequential %v", c.flags, met.Losses, losses)
+			}
+		}
+		back, err := model.Load(ctx, out, model.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = back.Predict(ctx, sdk.Tensor{Shape: []int{2, spec.dim}, Data: append(slices.Clone(rows[0].x), rows[1].x...)})
+		back.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
 
-	// The sequential reference.
+	// Refusals, before any job: a scaling the replicas cannot share.
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte(strings.Replace(trainConfig, "scale: none", "scale: standard", 1)), 0o644)
+	err := run(ctx, []string{"train", "--config", bad, "--data", lake, "--out", filepath.Join(dir, "o2")}, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "data.scale") {
+		t.Errorf("standard scaling: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "o2")); !os.IsNotExist(err) {
+		t.Error("a refused train created --out")
+	}
+}
+
+// sequentialAveraging is train's model averaging of trainConfig's 2
+// epochs on 2 replicas, computed in one process with the public API:
+// replica w has the rows of shards w, w+2, ... (row groups dealt round
+// robin, in input order). Each epoch, each replica's rows are split into
+// rounds parts by a permutation (math/rand/v2's PCG seeded by the epoch and
+// replica); round r trains part r (its rows in input order) by
+// model.PretrainStage from the last average, with batches of batch rows,
+// as pretraining epoch e·rounds + r of e·rounds (so that the optimiser's
+// schedule runs over the rounds), its batches seeded by that index and
+// the replica; then the replicas' states are averaged, weighted by rows in
+// float64 (parameters and Adam's moments; the largest step counts), and
+// written back by mlp.WriteWeights. It returns the final state and each
+// epoch's loss (the replicas' and rounds' losses weighted by rows).
+func sequentialAveraging(t *testing.T, rows []lakeRow, spec lakeSpec, rounds, batch int) ([]byte, []float64) {
+	t.Helper()
+	ctx := context.Background()
+	const epochs, workers, seed = 2, 2, 3
+	text := strings.NewReplacer("batch_size: 32", fmt.Sprintf("batch_size: %d", batch),
+		"pretrain_epochs: 2", fmt.Sprintf("pretrain_epochs: %d", epochs*rounds)).Replace(trainConfig)
+	cfgFile := filepath.Join(t.TempDir(), "seq.yaml")
+	if err := os.WriteFile(cfgFile, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	cfg, err := config.Load(config.Options{File: cfgFile, NoEnv: true})
 	if err != nil {
 		t.Fatal(err)
@@ -72,94 +147,73 @@ func TestTrainAveragesReplicas(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	parts := make([]sdk.Tensor, 2)
-	for w := range parts {
-		var x []float32
-		for r, row := range rows {
-			if (r/spec.groupRows)%2 == w {
-				x = append(x, row.x...)
-			}
-		}
-		parts[w] = sdk.Tensor{Shape: []int{len(x) / spec.dim, spec.dim}, Data: x}
+	parts := make([][][]float32, workers)
+	for r, row := range rows {
+		w := (r / spec.groupRows) % workers
+		parts[w] = append(parts[w], row.x)
 	}
+	mix := func(a, b uint64) uint64 { return splitMix(seed ^ splitMix(a<<32|b)) }
 	var losses []float64
-	for e := range 2 {
-		var states [][]byte
-		var loss float64
-		for w, x := range parts {
-			s, hist, err := m.PretrainStage(ctx, 0, pipeline.Data{X: x}, state, e, e+1, splitMix(3^splitMix(uint64(e)<<32|uint64(w))))
-			if err != nil {
-				t.Fatal(err)
-			}
-			states = append(states, s)
-			loss += hist[0] * float64(x.Rows())
-		}
-		losses = append(losses, loss/float64(len(rows)))
-		var ws []mlp.Weights
-		for _, s := range states {
-			w, err := mlp.ReadWeights(s)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ws = append(ws, w)
-		}
-		avg := mlp.Weights{Adam: true, Steps: [2]uint64{max(ws[0].Steps[0], ws[1].Steps[0]), max(ws[0].Steps[1], ws[1].Steps[1])}}
-		mean := func(get func(mlp.Weights) []float32) []float32 {
-			out := make([]float32, len(get(ws[0])))
-			for i := range out {
-				var s float64
-				for w, x := range parts {
-					s += float64(x.Rows()) * float64(get(ws[w])[i])
+	for e := range epochs {
+		var sum, seen float64
+		for r := range rounds {
+			var states [][]byte
+			var n []float64
+			for w, all := range parts {
+				keep := make([]int, len(all))
+				for i := range keep {
+					keep[i] = i
 				}
-				out[i] = float32(s / float64(len(rows)))
+				if rounds > 1 {
+					perm := rand.New(rand.NewPCG(mix(uint64(e), uint64(w))^0x726f756e6473, 0)).Perm(len(all))
+					keep = perm[r*len(all)/rounds : (r+1)*len(all)/rounds]
+					slices.Sort(keep)
+				}
+				var x []float32
+				for _, i := range keep {
+					x = append(x, all[i]...)
+				}
+				k := e*rounds + r
+				s, hist, err := m.PretrainStage(ctx, 0, pipeline.Data{X: sdk.Tensor{Shape: []int{len(keep), spec.dim}, Data: x}}, state, k, k+1, mix(uint64(k), uint64(w)))
+				if err != nil {
+					t.Fatal(err)
+				}
+				states = append(states, s)
+				n = append(n, float64(len(keep)))
+				sum += hist[0] * float64(len(keep))
+				seen += float64(len(keep))
 			}
-			return out
+			var ws []mlp.Weights
+			for _, s := range states {
+				w, err := mlp.ReadWeights(s)
+				if err != nil {
+					t.Fatal(err)
+				}
+				ws = append(ws, w)
+			}
+			avg := mlp.Weights{Adam: true, Steps: [2]uint64{max(ws[0].Steps[0], ws[1].Steps[0]), max(ws[0].Steps[1], ws[1].Steps[1])}}
+			mean := func(get func(mlp.Weights) []float32) []float32 {
+				out := make([]float32, len(get(ws[0])))
+				for i := range out {
+					var s float64
+					for w := range ws {
+						s += n[w] * float64(get(ws[w])[i])
+					}
+					out[i] = float32(s / (n[0] + n[1]))
+				}
+				return out
+			}
+			avg.Params = mean(func(w mlp.Weights) []float32 { return w.Params })
+			for k := range ws[0].Slots {
+				avg.Slots = append(avg.Slots, mean(func(w mlp.Weights) []float32 { return w.Slots[k] }))
+			}
+			if state, err = mlp.WriteWeights(states[0], avg); err != nil {
+				t.Fatal(err)
+			}
 		}
-		avg.Params = mean(func(w mlp.Weights) []float32 { return w.Params })
-		for k := range ws[0].Slots {
-			avg.Slots = append(avg.Slots, mean(func(w mlp.Weights) []float32 { return w.Slots[k] }))
-		}
-		if state, err = mlp.WriteWeights(states[0], avg); err != nil {
-			t.Fatal(err)
-		}
+		losses = append(losses, sum/seen)
 	}
-	got, err := os.ReadFile(filepath.Join(out, "model", "stage1", model.EncoderFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, state) {
-		t.Fatal("the trained first stage differs from the sequential model averaging")
-	}
-
-	var met TrainMetrics
-	readJSON(t, filepath.Join(out, MetricsFile), &met)
-	if met.Epochs != 2 || !slices.Equal(met.WorkerRows, []int64{150, 150}) || len(met.Losses) != 2 || len(met.Report.Stages) != 1 {
-		t.Fatalf("metrics %+v", met)
-	}
-	for e, l := range losses {
-		if d := met.Losses[e] - l; d > 1e-12 || d < -1e-12 {
-			t.Fatalf("epoch losses %v, sequential %v", met.Losses, losses)
-		}
-	}
-	back, err := model.Load(ctx, out, model.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer back.Close()
-	if _, err := back.Predict(ctx, sdk.Tensor{Shape: []int{2, spec.dim}, Data: append(slices.Clone(rows[0].x), rows[1].x...)}); err != nil {
-		t.Fatal(err)
-	}
-
-	// Refusals, before any job: a scaling the replicas cannot share.
-	bad := filepath.Join(dir, "bad.yaml")
-	os.WriteFile(bad, []byte(strings.Replace(trainConfig, "scale: none", "scale: standard", 1)), 0o644)
-	err = run(ctx, []string{"train", "--config", bad, "--data", lake, "--out", filepath.Join(dir, "o2")}, io.Discard, io.Discard)
-	if err == nil || !strings.Contains(err.Error(), "data.scale") {
-		t.Errorf("standard scaling: %v", err)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "o2")); !os.IsNotExist(err) {
-		t.Error("a refused train created --out")
-	}
+	return state, losses
 }
 
 // TestWeightSumCoder round-trips the averaging's accumulator (of one
@@ -198,10 +252,11 @@ func TestWeightSumCoder(t *testing.T) {
 }
 
 // TestTrainReplicaConfig checks that --lr-scale s and --replica-batch b
-// train the replicas exactly as a config with s times the lr and batch
-// size b does (the same averaged weights and Adam moments), that the
-// driver's saved config keeps the configured rate and batch size, and
-// that bad values are refused before anything is written.
+// train the replicas exactly as a config with s times the lr does with
+// the default replica batch (batch_size / --workers = b): the same
+// averaged weights and Adam moments; that the driver's saved config keeps
+// the configured rate and batch size; and that bad values are refused
+// before anything is written.
 func TestTrainReplicaConfig(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -237,16 +292,16 @@ func TestTrainReplicaConfig(t *testing.T) {
 		return w
 	}
 	scaled := weights("scaled", "0.01", "32", "--lr-scale", "2.5", "--replica-batch", "16")
-	direct := weights("direct", "0.025", "16")
+	direct := weights("direct", "0.025", "32")
 	if !slices.Equal(scaled.Params, direct.Params) || len(scaled.Slots) != len(direct.Slots) || scaled.Steps != direct.Steps {
-		t.Fatal("--lr-scale 2.5 --replica-batch 16 with lr 0.01 trained other weights than lr 0.025 and batch_size 16")
+		t.Fatal("--lr-scale 2.5 --replica-batch 16 with lr 0.01 trained other weights than lr 0.025 with the default replica batch (32 / 2)")
 	}
 	for k := range scaled.Slots {
 		if !slices.Equal(scaled.Slots[k], direct.Slots[k]) {
 			t.Fatalf("optimiser slot %d differs", k)
 		}
 	}
-	for _, bad := range [][]string{{"--lr-scale", "-1"}, {"--replica-batch", "-2"}} {
+	for _, bad := range [][]string{{"--lr-scale", "-1"}, {"--replica-batch", "-2"}, {"--rounds", "-1"}} {
 		out := filepath.Join(dir, "neg")
 		err := run(ctx, append([]string{"train", "--config", filepath.Join(dir, "direct.yaml"), "--data", lake, "--out", out}, bad...), io.Discard, io.Discard)
 		if err == nil || !strings.Contains(err.Error(), bad[0]) {
