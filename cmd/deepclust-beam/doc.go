@@ -70,7 +70,9 @@
 // batch_size / --workers) from the broadcast weights (a side input read
 // once per bundle), and a CombineFn averages the replicas' mlp states
 // weighted by their rows (mlp.ReadWeights and WriteWeights: the
-// parameters and Adam's moments, in float64); each round's average is the
+// parameters and Adam's moments, in float64, summed in ascending worker
+// order whatever the runner's combining order, so its accumulator holds
+// every replica's state of the round); each round's average is the
 // next round's side input. One job per epoch (a driver loop); the
 // averaged weights go to --staging. The driver then loads the averaged weights
 // (model.SetPretrained) and runs the rest of deepclust run on the lake

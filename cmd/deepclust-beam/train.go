@@ -125,30 +125,23 @@ type TrainWeights struct {
 	Rows   []int64
 }
 
-// WeightSum is the accumulator of the averaging: per parameter and
-// optimiser slot the float64 sum of rows × value, the rows, the largest
-// step counts, and the state of the lowest-numbered replica (whose
-// architecture and noise generator the average keeps). An accumulator of
-// one replica holds only its state (Params nil), so that a bundle of one
-// replica sends no more than that replica's state.
-type WeightSum struct {
-	Worker  int
-	Base    []byte
-	Rows    int64
-	LossSum float64
-	Steps   [2]uint64
-	Adam    bool
-	Params  []float64
-	Slots   [][]float64
-	// PerWorker are the replicas' rows, by worker.
-	PerWorker []int64
+// Replicas is the accumulator of the averaging: the replicas' states as
+// they came, not yet summed, in ascending worker order. ExtractOutput
+// sums them in that order, so the average is the same, bit for bit,
+// whatever order and merge tree the runner combines them in (float64
+// addition is not associative). The price is memory: the combining
+// worker holds every replica's state of the round at once (W × the
+// state, e.g. 40 MB per replica for N2D's autoencoder with Adam's
+// moments).
+type Replicas struct {
+	States []WorkerState
 }
 
 func init() {
-	for _, v := range []any{WorkerState{}, TrainWeights{}, WeightSum{}, RoundLoss{}, keyWorkerFn{}, readWeightsFn{}, localEpochFn{}, averageFn{}, roundLossFn{}, epochOutFn{}} {
+	for _, v := range []any{WorkerState{}, TrainWeights{}, Replicas{}, RoundLoss{}, keyWorkerFn{}, readWeightsFn{}, localEpochFn{}, averageFn{}, roundLossFn{}, epochOutFn{}} {
 		beam.RegisterType(reflect.TypeOf(v))
 	}
-	beam.RegisterCoder(reflect.TypeOf(WeightSum{}), encodeWeightSum, decodeWeightSum)
+	beam.RegisterCoder(reflect.TypeOf(Replicas{}), encodeReplicas, decodeReplicas)
 }
 
 // Train trains the config's first stage by model averaging on the lake,
@@ -603,42 +596,86 @@ func (f *roundLossFn) ProcessElement(w TrainWeights) RoundLoss {
 }
 
 // averageFn averages the replicas' encoder states weighted by their rows
-// (FedAvg): parameters and Adam's moments (or SGD's momentum) alike, in
-// float64; the step counts are the largest.
+// (FedAvg): parameters and Adam's moments (or SGD's momentum) alike, each
+// the float64 sum from 0 of rows × value in ascending worker order,
+// divided by the rows and rounded to float32; the step counts are the
+// largest; the loss is the rows-weighted mean, summed in the same order.
+// The accumulator keeps the states unsummed (Replicas), so that the
+// result does not depend on the runner's order of combining.
 type averageFn struct{}
 
-// CreateAccumulator starts an empty sum.
-func (averageFn) CreateAccumulator() WeightSum { return WeightSum{} }
+// CreateAccumulator starts an empty set of replicas.
+func (averageFn) CreateAccumulator() Replicas { return Replicas{} }
 
 // AddInput adds one replica.
-func (averageFn) AddInput(a WeightSum, s WorkerState) (WeightSum, error) {
-	if _, err := mlp.ReadWeights(s.State); err != nil {
-		return WeightSum{}, taggedf("train: worker %d: %v", s.Worker, err)
+func (averageFn) AddInput(a Replicas, s WorkerState) (Replicas, error) {
+	if s.Worker < 0 {
+		return Replicas{}, taggedf("train: a state of worker %d", s.Worker)
 	}
-	one := WeightSum{Worker: s.Worker, Base: s.State, Rows: s.Rows, LossSum: float64(s.Rows) * s.Loss, PerWorker: make([]int64, s.Worker+1)}
-	one.PerWorker[s.Worker] = s.Rows
-	return mergeWeights(a, one)
+	if _, err := mlp.ReadWeights(s.State); err != nil {
+		return Replicas{}, taggedf("train: worker %d: %v", s.Worker, err)
+	}
+	return mergeReplicas(a, Replicas{States: []WorkerState{s}})
 }
 
-// MergeAccumulators adds two sums.
-func (averageFn) MergeAccumulators(a, b WeightSum) (WeightSum, error) { return mergeWeights(a, b) }
+// MergeAccumulators joins two sets of replicas.
+func (averageFn) MergeAccumulators(a, b Replicas) (Replicas, error) { return mergeReplicas(a, b) }
 
-// ExtractOutput divides by the rows and writes the mean into the base
-// state (a single replica's state is its own mean).
-func (averageFn) ExtractOutput(a WeightSum) (TrainWeights, error) {
-	if a.Rows == 0 {
+// ExtractOutput sums the replicas in ascending worker order, divides by
+// the rows and writes the mean into the lowest-numbered replica's state
+// (a single replica's state is its own mean).
+func (averageFn) ExtractOutput(a Replicas) (TrainWeights, error) {
+	var rows int64
+	var lossSum float64
+	for _, s := range a.States {
+		rows += s.Rows
+		lossSum += float64(s.Rows) * s.Loss
+	}
+	if rows == 0 {
 		return TrainWeights{}, taggedf("train: no replica trained")
 	}
-	n := float64(a.Rows)
-	out := TrainWeights{State: a.Base, Losses: []float64{a.LossSum / n}, Rows: a.PerWorker}
-	if a.Params == nil {
+	n := float64(rows)
+	out := TrainWeights{State: a.States[0].State, Losses: []float64{lossSum / n}, Rows: make([]int64, a.States[len(a.States)-1].Worker+1)}
+	for _, s := range a.States {
+		out.Rows[s.Worker] = s.Rows
+	}
+	if len(a.States) == 1 {
 		return out, nil
 	}
-	w := mlp.Weights{Params: mean32(a.Params, n), Steps: a.Steps, Adam: a.Adam}
-	for _, sl := range a.Slots {
-		w.Slots = append(w.Slots, mean32(sl, n))
+	// One replica decoded at a time, added into the float64 sums.
+	var params []float64
+	var slots [][]float64
+	var sum mlp.Weights
+	for k, s := range a.States {
+		w, err := mlp.ReadWeights(s.State)
+		if err != nil {
+			return TrainWeights{}, taggedf("train: worker %d: %v", s.Worker, err)
+		}
+		if k == 0 {
+			sum = mlp.Weights{Steps: w.Steps, Adam: w.Adam}
+			params, slots = make([]float64, len(w.Params)), make([][]float64, len(w.Slots))
+			for j := range slots {
+				slots[j] = make([]float64, len(w.Params))
+			}
+		}
+		if len(w.Params) != len(params) || len(w.Slots) != len(slots) || w.Adam != sum.Adam {
+			return TrainWeights{}, taggedf("train: replicas with different networks or optimisers (workers %d and %d)", a.States[0].Worker, s.Worker)
+		}
+		sum.Steps = [2]uint64{max(sum.Steps[0], w.Steps[0]), max(sum.Steps[1], w.Steps[1])}
+		r := float64(s.Rows)
+		addScaled(params, w.Params, r)
+		for j, sl := range w.Slots {
+			if len(sl) != len(params) {
+				return TrainWeights{}, taggedf("train: worker %d: an optimiser slot of %d values for %d parameters", s.Worker, len(sl), len(params))
+			}
+			addScaled(slots[j], sl, r)
+		}
 	}
-	state, err := mlp.WriteWeights(a.Base, w)
+	sum.Params = mean32(params, n)
+	for _, sl := range slots {
+		sum.Slots = append(sum.Slots, mean32(sl, n))
+	}
+	state, err := mlp.WriteWeights(out.State, sum)
 	if err != nil {
 		return TrainWeights{}, taggedf("train: averaging: %v", err)
 	}
@@ -646,29 +683,11 @@ func (averageFn) ExtractOutput(a WeightSum) (TrainWeights, error) {
 	return out, nil
 }
 
-// expand turns an accumulator of one replica into sums.
-func expand(a WeightSum) (WeightSum, error) {
-	if a.Params != nil {
-		return a, nil
-	}
-	w, err := mlp.ReadWeights(a.Base)
-	if err != nil {
-		return WeightSum{}, taggedf("train: worker %d: %v", a.Worker, err)
-	}
-	n := float64(a.Rows)
-	a.Steps, a.Adam, a.Params = w.Steps, w.Adam, scaled64(w.Params, n)
-	for _, sl := range w.Slots {
-		a.Slots = append(a.Slots, scaled64(sl, n))
-	}
-	return a, nil
-}
-
-func scaled64(v []float32, n float64) []float64 {
-	out := make([]float64, len(v))
+// addScaled adds r × v to sum, element by element.
+func addScaled(sum []float64, v []float32, r float64) {
 	for i, x := range v {
-		out[i] = n * float64(x)
+		sum[i] += r * float64(x)
 	}
-	return out
 }
 
 func mean32(v []float64, n float64) []float32 {
@@ -679,43 +698,27 @@ func mean32(v []float64, n float64) []float32 {
 	return out
 }
 
-// mergeWeights adds b to a (either may be empty).
-func mergeWeights(a, b WeightSum) (WeightSum, error) {
-	if a.Base == nil {
+// mergeReplicas joins two sets of replicas, each in ascending worker
+// order, into one (either may be empty); a worker in both is an error.
+func mergeReplicas(a, b Replicas) (Replicas, error) {
+	if len(a.States) == 0 {
 		return b, nil
 	}
-	if b.Base == nil {
+	if len(b.States) == 0 {
 		return a, nil
 	}
-	a, err := expand(a)
-	if err != nil {
-		return WeightSum{}, err
-	}
-	if b, err = expand(b); err != nil {
-		return WeightSum{}, err
-	}
-	if len(a.Params) != len(b.Params) || len(a.Slots) != len(b.Slots) || a.Adam != b.Adam {
-		return WeightSum{}, taggedf("train: replicas with different networks or optimisers")
-	}
-	out := WeightSum{Worker: a.Worker, Base: a.Base, Rows: a.Rows + b.Rows, LossSum: a.LossSum + b.LossSum, Adam: a.Adam,
-		Steps: [2]uint64{max(a.Steps[0], b.Steps[0]), max(a.Steps[1], b.Steps[1])}, Params: slices.Clone(a.Params)}
-	if b.Worker < a.Worker {
-		out.Worker, out.Base = b.Worker, b.Base
-	}
-	for i, v := range b.Params {
-		out.Params[i] += v
-	}
-	for k, sl := range a.Slots {
-		s := slices.Clone(sl)
-		for i, v := range b.Slots[k] {
-			s[i] += v
-		}
-		out.Slots = append(out.Slots, s)
-	}
-	out.PerWorker = make([]int64, max(len(a.PerWorker), len(b.PerWorker)))
-	for _, pw := range [][]int64{a.PerWorker, b.PerWorker} {
-		for i, r := range pw {
-			out.PerWorker[i] += r
+	out := Replicas{States: make([]WorkerState, 0, len(a.States)+len(b.States))}
+	i, j := 0, 0
+	for i < len(a.States) || j < len(b.States) {
+		switch {
+		case j == len(b.States) || i < len(a.States) && a.States[i].Worker < b.States[j].Worker:
+			out.States = append(out.States, a.States[i])
+			i++
+		case i == len(a.States) || b.States[j].Worker < a.States[i].Worker:
+			out.States = append(out.States, b.States[j])
+			j++
+		default:
+			return Replicas{}, taggedf("train: worker %d's state came twice to the averaging", a.States[i].Worker)
 		}
 	}
 	return out, nil
@@ -765,69 +768,54 @@ func (f *epochOutFn) ProcessElement(ctx context.Context, w TrainWeights, rounds 
 	return nil
 }
 
-// encodeWeightSum is the binary coder of the averaging's accumulator
-// (Beam's schema coder would encode millions of float64 one by one).
-func encodeWeightSum(a WeightSum) ([]byte, error) {
+// encodeReplicas is the binary coder of the averaging's accumulator: the
+// count, then per replica its worker, rows, loss bits, the state's length
+// and the state.
+func encodeReplicas(a Replicas) ([]byte, error) {
 	le := binary.LittleEndian
-	out := make([]byte, 0, 64+len(a.Base)+8*len(a.Params)*(1+len(a.Slots))+8*len(a.PerWorker))
-	adam := uint64(0)
-	if a.Adam {
-		adam = 1
+	size := 8
+	for _, s := range a.States {
+		size += 32 + len(s.State)
 	}
-	for _, v := range []uint64{uint64(int64(a.Worker)), uint64(a.Rows), math.Float64bits(a.LossSum), a.Steps[0], a.Steps[1], adam,
-		uint64(len(a.Base)), uint64(len(a.Params)), uint64(len(a.Slots)), uint64(len(a.PerWorker))} {
-		out = le.AppendUint64(out, v)
-	}
-	out = append(out, a.Base...)
-	for _, s := range append([][]float64{a.Params}, a.Slots...) {
-		if len(s) != len(a.Params) {
-			return nil, errors.New("weight sum: slots do not match the parameters")
+	out := le.AppendUint64(make([]byte, 0, size), uint64(len(a.States)))
+	for _, s := range a.States {
+		for _, v := range []uint64{uint64(int64(s.Worker)), uint64(s.Rows), math.Float64bits(s.Loss), uint64(len(s.State))} {
+			out = le.AppendUint64(out, v)
 		}
-		for _, v := range s {
-			out = le.AppendUint64(out, math.Float64bits(v))
-		}
-	}
-	for _, r := range a.PerWorker {
-		out = le.AppendUint64(out, uint64(r))
+		out = append(out, s.State...)
 	}
 	return out, nil
 }
 
-func decodeWeightSum(b []byte) (WeightSum, error) {
+func decodeReplicas(b []byte) (Replicas, error) {
 	le := binary.LittleEndian
-	if len(b) < 80 {
-		return WeightSum{}, errors.New("weight sum: truncated header")
+	if len(b) < 8 {
+		return Replicas{}, errors.New("replicas: truncated header")
 	}
-	h := make([]uint64, 10)
-	for i := range h {
-		h[i] = le.Uint64(b[8*i:])
+	count := le.Uint64(b)
+	b = b[8:]
+	if count > uint64(len(b))/32 {
+		return Replicas{}, errors.New("replicas: size does not match its header")
 	}
-	b = b[80:]
-	base, params, slots, workers := h[6], h[7], h[8], h[9]
-	if slots > 2 || base > uint64(len(b)) || params > uint64(len(b))/8 || workers > uint64(len(b))/8 ||
-		uint64(len(b)) != base+8*params*(1+slots)+8*workers {
-		return WeightSum{}, errors.New("weight sum: size does not match its header")
-	}
-	a := WeightSum{Worker: int(int64(h[0])), Rows: int64(h[1]), LossSum: math.Float64frombits(h[2]), Steps: [2]uint64{h[3], h[4]}, Adam: h[5] == 1}
-	a.Base, b = slices.Clone(b[:base]), b[base:]
-	read := func() []float64 {
-		v := make([]float64, params)
-		for i := range v {
-			v[i] = math.Float64frombits(le.Uint64(b[8*i:]))
+	a := Replicas{States: make([]WorkerState, 0, count)}
+	for range count {
+		if len(b) < 32 {
+			return Replicas{}, errors.New("replicas: truncated replica")
 		}
-		b = b[8*params:]
-		return v
-	}
-	if params > 0 {
-		// An accumulator of one replica has no sums (Params nil).
-		a.Params = read()
-		for range slots {
-			a.Slots = append(a.Slots, read())
+		s := WorkerState{Worker: int(int64(le.Uint64(b))), Rows: int64(le.Uint64(b[8:])), Loss: math.Float64frombits(le.Uint64(b[16:]))}
+		size := le.Uint64(b[24:])
+		b = b[32:]
+		if size > uint64(len(b)) {
+			return Replicas{}, errors.New("replicas: truncated state")
 		}
+		s.State, b = slices.Clone(b[:size]), b[size:]
+		if k := len(a.States); s.Worker < 0 || k > 0 && s.Worker <= a.States[k-1].Worker {
+			return Replicas{}, errors.New("replicas: workers out of order")
+		}
+		a.States = append(a.States, s)
 	}
-	a.PerWorker = make([]int64, workers)
-	for i := range a.PerWorker {
-		a.PerWorker[i] = int64(le.Uint64(b[8*i:]))
+	if len(b) != 0 {
+		return Replicas{}, errors.New("replicas: size does not match its header")
 	}
 	return a, nil
 }

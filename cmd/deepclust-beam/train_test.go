@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -216,38 +217,44 @@ func sequentialAveraging(t *testing.T, rows []lakeRow, spec lakeSpec, rounds, ba
 	return state, losses
 }
 
-// TestWeightSumCoder round-trips the averaging's accumulator (of one
-// replica, and of sums) through its binary coder and rejects damaged
-// encodings.
-func TestWeightSumCoder(t *testing.T) {
-	for _, a := range []WeightSum{
-		{Worker: 3, Base: []byte("state"), Rows: 7, LossSum: 0.5, PerWorker: []int64{0, 0, 0, 7}},
-		{Worker: 1, Base: []byte("st"), Rows: 9, LossSum: 1.5, Steps: [2]uint64{4, 5}, Adam: true, Params: []float64{1, -2},
-			Slots: [][]float64{{3, 4}, {5, 6}}, PerWorker: []int64{0, 4, 5}},
+// TestReplicasCoder round-trips the averaging's accumulator (empty, of
+// one replica, and of several) through its binary coder and rejects
+// damaged encodings and workers out of order.
+func TestReplicasCoder(t *testing.T) {
+	for _, a := range []Replicas{
+		{},
+		{States: []WorkerState{{Worker: 3, Rows: 7, Loss: 0.5, State: []byte("state")}}},
+		{States: []WorkerState{{Worker: 0, Rows: 9, Loss: -1.5, State: []byte("st")}, {Worker: 2, Rows: 4, Loss: math.NaN()}, {Worker: 5, Rows: 1, State: []byte("x")}}},
 	} {
-		enc, err := encodeWeightSum(a)
+		enc, err := encodeReplicas(a)
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := decodeWeightSum(enc)
+		got, err := decodeReplicas(enc)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got.Worker != a.Worker || !bytes.Equal(got.Base, a.Base) || got.Rows != a.Rows || got.LossSum != a.LossSum || got.Steps != a.Steps ||
-			got.Adam != a.Adam || !slices.Equal(got.Params, a.Params) || (got.Params == nil) != (a.Params == nil) ||
-			len(got.Slots) != len(a.Slots) || !slices.Equal(got.PerWorker, a.PerWorker) {
+		if len(got.States) != len(a.States) {
 			t.Fatalf("decoded %+v, want %+v", got, a)
 		}
-		for k := range a.Slots {
-			if !slices.Equal(got.Slots[k], a.Slots[k]) {
-				t.Fatalf("slot %d: %v, want %v", k, got.Slots[k], a.Slots[k])
+		for i, s := range a.States {
+			g := got.States[i]
+			if g.Worker != s.Worker || g.Rows != s.Rows || math.Float64bits(g.Loss) != math.Float64bits(s.Loss) || !bytes.Equal(g.State, s.State) {
+				t.Fatalf("replica %d: decoded %+v, want %+v", i, g, s)
 			}
 		}
-		for _, bad := range [][]byte{enc[:40], enc[:len(enc)-1], append(slices.Clone(enc), 0)} {
-			if _, err := decodeWeightSum(bad); err == nil {
+		for _, bad := range [][]byte{enc[:4], enc[:len(enc)-1], append(slices.Clone(enc), 0)} {
+			if _, err := decodeReplicas(bad); err == nil {
 				t.Errorf("a damaged accumulator of %d bytes decoded", len(bad))
 			}
 		}
+	}
+	enc, err := encodeReplicas(Replicas{States: []WorkerState{{Worker: 2}, {Worker: 1}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := decodeReplicas(enc); err == nil {
+		t.Error("workers out of order decoded")
 	}
 }
 
