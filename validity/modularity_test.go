@@ -9,30 +9,11 @@ import (
 // modularityDense is the textbook definition (Newman 2006, eq. 2),
 // Q = (1/2m) Σ_ij [W_ij − d_i d_j/2m] δ(c_i, c_j), over the dense W = N + Nᵀ.
 func modularityDense(index []int32, n, k int, labels []int32) float64 {
-	w := make([]float64, n*n)
-	for i := range n {
-		for _, j := range index[i*k : (i+1)*k] {
-			w[i*n+int(j)]++
-			w[int(j)*n+i]++
-		}
+	rowPtr := make([]int, n+1)
+	for i := range rowPtr {
+		rowPtr[i] = i * k
 	}
-	deg := make([]float64, n)
-	twoM := 0.0
-	for i := range n {
-		for j := range n {
-			deg[i] += w[i*n+j]
-		}
-		twoM += deg[i]
-	}
-	q := 0.0
-	for i := range n {
-		for j := range n {
-			if labels[i] == labels[j] {
-				q += w[i*n+j] - deg[i]*deg[j]/twoM
-			}
-		}
-	}
-	return q / twoM
+	return weightedDense(rowPtr, index, nil, labels)
 }
 
 // TestModularityDefinition checks the O(nk) form against the dense

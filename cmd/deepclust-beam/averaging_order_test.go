@@ -5,14 +5,10 @@ import (
 	"context"
 	"math"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"slices"
 	"testing"
 
-	"github.com/deepclust/deepclust/config"
 	"github.com/deepclust/deepclust/encoders/mlp"
-	"github.com/deepclust/deepclust/model"
 	"github.com/deepclust/deepclust/pipeline"
 	"github.com/deepclust/deepclust/sdk"
 )
@@ -29,19 +25,7 @@ import (
 // result.
 func TestAverageOrderIndependent(t *testing.T) {
 	ctx := context.Background()
-	cfgFile := filepath.Join(t.TempDir(), "c.yaml")
-	if err := os.WriteFile(cfgFile, []byte(trainConfig), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Load(config.Options{File: cfgFile, NoEnv: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := model.New(ctx, cfg, model.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	m, _ := modelFromYAML(t, trainConfig)
 	base, _, err := m.PretrainStage(ctx, 0, pipeline.Data{X: sdk.NewTensor(1, 6)}, nil, 0, 0, 0)
 	if err != nil {
 		t.Fatal(err)

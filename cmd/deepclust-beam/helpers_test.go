@@ -135,7 +135,6 @@ func trainModel(t *testing.T, dir string, dim int) string {
 	t.Helper()
 	train := filepath.Join(dir, "train.parquet")
 	writeParquet(t, train, blobRows(600, dim, 1234, 0, 0), 600)
-	cfgFile := filepath.Join(dir, "model.yaml")
 	yaml := fmt.Sprintf(`
 seed: 3
 progress: off
@@ -147,19 +146,8 @@ losses: [{plugin: reconstruction, stages: [pretrain]}]
 clusterer: {plugin: kmeans, config: {k: 3, n_init: 2}}
 train: {pretrain_epochs: 3, epochs: 0, batch_size: 64}
 `, train)
-	if err := os.WriteFile(cfgFile, []byte(yaml), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Load(config.Options{File: cfgFile, NoEnv: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	m, cfg := modelFromYAML(t, yaml)
 	ctx := context.Background()
-	m, err := model.New(ctx, cfg, model.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
 	src, _, err := model.OpenData(ctx, cfg.Data)
 	if err != nil {
 		t.Fatal(err)
@@ -235,4 +223,24 @@ func readOutput(t *testing.T, path string) table {
 		tbl.Release()
 	}
 	return out
+}
+
+// modelFromYAML loads a config from text (written to a file under a
+// temporary directory) and builds its model, closed when the test ends.
+func modelFromYAML(t *testing.T, text string) (*model.Model, *config.Config) {
+	t.Helper()
+	cfgFile := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(cfgFile, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(config.Options{File: cfgFile, NoEnv: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := model.New(context.Background(), cfg, model.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	return m, cfg
 }

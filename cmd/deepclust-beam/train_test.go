@@ -13,7 +13,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/deepclust/deepclust/config"
 	"github.com/deepclust/deepclust/encoders/mlp"
 	"github.com/deepclust/deepclust/model"
 	"github.com/deepclust/deepclust/pipeline"
@@ -131,19 +130,7 @@ func sequentialAveraging(t *testing.T, rows []lakeRow, spec lakeSpec, rounds, ba
 	const epochs, workers, seed = 2, 2, 3
 	text := strings.NewReplacer("batch_size: 32", fmt.Sprintf("batch_size: %d", batch),
 		"pretrain_epochs: 2", fmt.Sprintf("pretrain_epochs: %d", epochs*rounds)).Replace(trainConfig)
-	cfgFile := filepath.Join(t.TempDir(), "seq.yaml")
-	if err := os.WriteFile(cfgFile, []byte(text), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Load(config.Options{File: cfgFile, NoEnv: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := model.New(ctx, cfg, model.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	m, _ := modelFromYAML(t, text)
 	state, _, err := m.PretrainStage(ctx, 0, pipeline.Data{X: sdk.NewTensor(1, spec.dim)}, nil, 0, 0, 0)
 	if err != nil {
 		t.Fatal(err)
