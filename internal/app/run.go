@@ -364,7 +364,9 @@ func printSummary(env Env, r model.Report, out string) {
 		st := fmt.Sprintf("%s %.1f s", s.Name, s.Seconds["total"])
 		switch {
 		case s.Cached:
-			st += " (cached)"
+			// The stage's training came from the stage cache; its
+			// clusterer, if any, still ran (its time is in the total).
+			st += " (training cached)"
 		case s.TrainSamplesPerSecond > 0:
 			st += fmt.Sprintf(" (%.0f samples/s)", s.TrainSamplesPerSecond)
 		}
