@@ -244,7 +244,9 @@ func (t *trainer) cluster(ctx context.Context, z sdk.Tensor, start time.Time) (*
 	}
 	begin := time.Now()
 	t.progress.Start(StageClusterInit, 1)
+	stop := t.heartbeat("fitting the clusterer")
 	a, err := t.m.Clusterer.Fit(ctx, z)
+	stop()
 	if err != nil {
 		return nil, fmt.Errorf("cluster init: clusterer Fit: %w", err)
 	}
@@ -456,7 +458,10 @@ func (t *trainer) train(ctx context.Context, a sdk.Assignment, z sdk.Tensor, sta
 		if z, err = EmbedSource(ctx, t.m.Encoder, t.src, embedBatch(t.s)); err != nil {
 			return false, err
 		}
-		if a, err = t.m.Clusterer.Update(ctx, z); err != nil {
+		stop := t.heartbeat("updating the clusterer")
+		a, err = t.m.Clusterer.Update(ctx, z)
+		stop()
+		if err != nil {
 			return false, fmt.Errorf("clusterer Update: %w", err)
 		}
 		t.report.recordParams(a.Params)
