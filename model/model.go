@@ -365,6 +365,17 @@ func (m *Model) Fit(ctx context.Context, src pipeline.Source) (*Result, error) {
 	if m.scaler != nil {
 		fmt.Fprintf(m.opt.Log, "data: %s scaling of every feature, fitted on these samples (data.scale %s)\n", kind, m.cfg.Data.Scale)
 	}
+	// Every stage's plugins are configured before the first stage trains:
+	// a config error that only a later stage's plugin finds (its Configure)
+	// stops the run now, not after the stages before it have trained. Each
+	// stage is configured again, identically, when its turn comes.
+	shape := src.SampleShape()
+	for _, st := range m.stages {
+		if err := st.configure(ctx, m.cfg.Seed, shape); err != nil {
+			return nil, err
+		}
+		shape = []int{st.dim}
+	}
 	var cache *stageCache
 	if m.cfg.Cache.Enabled && !m.opt.NoCache {
 		cache = openCache(m.cfg.Cache.Dir, m.opt.Log)

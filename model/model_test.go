@@ -262,3 +262,23 @@ func TestPluginValues(t *testing.T) {
 		t.Fatalf("the plugin value was called %d times", calls)
 	}
 }
+
+// TestLaterStageConfigErrorBeforeTraining checks that a config error only
+// a later stage's plugin finds (its Configure) ends Fit before the first
+// stage trains.
+func TestLaterStageConfigErrorBeforeTraining(t *testing.T) {
+	cfg := load(t, twoStages, map[string]string{"cache.enabled": "false", "stages.1.clusterer.config.k": "0"})
+	var log bytes.Buffer
+	m, err := New(context.Background(), cfg, Options{Log: &log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	_, err = m.Fit(context.Background(), blobs(300, 1))
+	if err == nil || !strings.Contains(err.Error(), "stage second") {
+		t.Fatalf("k = 0 in the second stage: %v", err)
+	}
+	if strings.Contains(log.String(), "stage 1/2") {
+		t.Errorf("the first stage started before the second's config error:\n%s", log.String())
+	}
+}
