@@ -320,6 +320,9 @@ func Train(ctx context.Context, opt TrainOptions, stdout io.Writer) error {
 	if sc := res.Report.Stages; len(sc) > 0 && sc[0].Scores != nil {
 		fmt.Fprintf(stdout, ", k-means on the first stage's codes ACC %.4f", sc[0].Scores.ACC)
 	}
+	if s := res.Report.Scores; s != nil {
+		fmt.Fprintf(stdout, ", clusters ACC %.4f NMI %.4f", s.ACC, s.NMI)
+	}
 	fmt.Fprintf(stdout, "  %.1f s  -> %s\n", time.Since(start).Seconds(), opt.Out)
 	return nil
 }

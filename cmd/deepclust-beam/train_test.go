@@ -79,6 +79,12 @@ func TestTrainAveragesReplicas(t *testing.T) {
 		}
 		var met TrainMetrics
 		readJSON(t, filepath.Join(out, MetricsFile), &met)
+		if met.Report.Scores == nil {
+			t.Fatalf("%v: metrics without the clusters' scores", c.flags)
+		}
+		if want := fmt.Sprintf(", clusters ACC %.4f NMI %.4f", met.Report.Scores.ACC, met.Report.Scores.NMI); !strings.Contains(stdout.String(), want) {
+			t.Errorf("summary %q lacks the clusters' scores %q", stdout.String(), want)
+		}
 		if met.Epochs != 2 || met.Rounds != c.rounds || met.ReplicaBatch != c.batch || !slices.Equal(met.WorkerRows, []int64{150, 150}) ||
 			len(met.Losses) != 2 || len(met.Report.Stages) != 1 {
 			t.Fatalf("%v: metrics %+v", c.flags, met)
