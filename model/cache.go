@@ -137,10 +137,12 @@ func readEntry(dir string, b []byte, key string, rows, dim int) (*entry, error) 
 // stage's result on input: the cached one when the stage trained jointly,
 // else cluster init on the cached embeddings (which, like the rest of a
 // stage without joint training, does not depend on pretraining's random
-// draws).
-func (e *entry) restore(ctx context.Context, st *stage, input pipeline.Source, seed uint64, p pipeline.Progress) (*pipeline.Result, error) {
+// draws). With fits, the stage cache holding the entry, cluster init
+// loads the clusterer's cached fit when there is one (fitCached) and
+// caches a new one.
+func (e *entry) restore(ctx context.Context, st *stage, input pipeline.Source, seed uint64, p pipeline.Progress, fits *stageCache) (res *pipeline.Result, fitCached bool, err error) {
 	if err := st.model.Encoder.Load(ctx, e.data[encoderState]); err != nil {
-		return nil, fmt.Errorf("loading the encoder: %w", err)
+		return nil, false, fmt.Errorf("loading the encoder: %w", err)
 	}
 	z := sdk.NewTensor(e.Rows, e.Dim)
 	for i := range z.Data {
@@ -148,7 +150,7 @@ func (e *entry) restore(ctx context.Context, st *stage, input pipeline.Source, s
 	}
 	if e.Joint {
 		if err := st.model.Clusterer.Load(ctx, e.data[clustererFile]); err != nil {
-			return nil, fmt.Errorf("loading the clusterer: %w", err)
+			return nil, false, fmt.Errorf("loading the clusterer: %w", err)
 		}
 		labels := make([]int32, e.Rows)
 		for i := range labels {
@@ -156,17 +158,31 @@ func (e *entry) restore(ctx context.Context, st *stage, input pipeline.Source, s
 		}
 		r := e.Report
 		r.Seconds = map[string]float64{}
-		return &pipeline.Result{Labels: labels, Z: z, Report: r}, nil
+		return &pipeline.Result{Labels: labels, Z: z, Report: r}, false, nil
 	}
 	s := st.spec.Train
 	s.PretrainEpochs = 0
-	res, err := pipeline.Cluster(ctx, st.model, input, z, s, seed, p)
-	if err != nil {
-		return nil, err
+	m := st.model
+	var fk string
+	if fits != nil && m.Clusterer != nil {
+		if fk, err = fitKey(st, e.Key); err != nil {
+			return nil, false, err
+		}
+		if a, state, ok := fits.getFit(e.Key, fk, e.Rows); ok {
+			m.Clusterer, fitCached = &fitted{Clusterer: m.Clusterer, state: state, a: a}, true
+		}
+	}
+	if res, err = pipeline.Cluster(ctx, m, input, z, s, seed, p); err != nil {
+		return nil, false, err
 	}
 	res.Report.PretrainLoss = e.Report.PretrainLoss
 	res.Report.PretrainHistory = e.Report.PretrainHistory
-	return res, nil
+	if fk != "" && !fitCached {
+		if err := fits.putFit(ctx, st, e.Key, fk, res); err != nil {
+			fmt.Fprintf(fits.log, "stage %s: clusterer fit not cached: %v\n", st.spec.Name, err)
+		}
+	}
+	return res, fitCached, nil
 }
 
 // put stores the trained stage st with its result under key.
@@ -201,6 +217,37 @@ func (c *stageCache) put(ctx context.Context, key string, st *stage, res *pipeli
 			}
 		}
 	}
+	for name, b := range e.data {
+		e.Files[name] = sha(b)
+	}
+	b, err := json.MarshalIndent(e, "", "  ")
+	if err != nil {
+		return err
+	}
+	files := map[string][]byte{entryFile: b}
+	for name, d := range e.data {
+		files[name] = d
+	}
+	if err := c.writeDir(c.path(key), files); err != nil {
+		return err
+	}
+	if !e.Joint && st.model.Clusterer != nil {
+		// A fresh fit of the clusterer: res is cluster init's result.
+		fk, err := fitKey(st, key)
+		if err == nil {
+			err = c.putFit(ctx, st, key, fk, res)
+		}
+		if err != nil {
+			fmt.Fprintf(c.log, "stage %s: clusterer fit not cached: %v\n", st.spec.Name, err)
+		}
+	}
+	return nil
+}
+
+// writeDir writes files into a new directory final, replacing any: into a
+// temporary directory of the cache first, renamed into place, so that a
+// reader sees the whole directory or none.
+func (c *stageCache) writeDir(final string, files map[string][]byte) error {
 	if err := os.MkdirAll(c.dir, 0o755); err != nil {
 		return err
 	}
@@ -209,23 +256,14 @@ func (c *stageCache) put(ctx context.Context, key string, st *stage, res *pipeli
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	for name, b := range e.data {
-		e.Files[name] = sha(b)
+	for name, b := range files {
 		if err := os.WriteFile(filepath.Join(tmp, name), b, 0o644); err != nil {
 			return err
 		}
 	}
-	b, err := json.MarshalIndent(e, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(tmp, entryFile), b, 0o644); err != nil {
-		return err
-	}
 	if err := os.Chmod(tmp, 0o755); err != nil {
 		return err
 	}
-	final := c.path(key)
 	os.RemoveAll(final)
 	if err := os.Rename(tmp, final); err != nil && !os.IsExist(err) {
 		return err

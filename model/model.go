@@ -110,8 +110,12 @@ type StageReport struct {
 	// Seconds is the stage's wall time in this fit, by phase and "total".
 	Seconds map[string]float64 `json:"seconds"`
 	// Cached says the stage was taken from the stage cache, with Key.
-	Cached bool   `json:"cached"`
-	Key    string `json:"cache_key,omitempty"`
+	Cached bool `json:"cached"`
+	// ClustererCached says that the cached stage's clusterer fit came from
+	// the stage cache too (a stage without joint training); it was not
+	// fitted again.
+	ClustererCached bool   `json:"clusterer_cached,omitempty"`
+	Key             string `json:"cache_key,omitempty"`
 	// Resumed says the stage continued from a checkpoint (or was complete
 	// in it) instead of starting afresh.
 	Resumed bool `json:"resumed,omitempty"`
@@ -421,7 +425,7 @@ func (m *Model) Fit(ctx context.Context, src pipeline.Source) (*Result, error) {
 				return nil, err
 			}
 		}
-		if res, sr.Cached, sr.Resumed, err = m.trainStage(ctx, st, input, cache, sr.Key); err != nil {
+		if res, sr.Cached, sr.ClustererCached, sr.Resumed, err = m.trainStage(ctx, st, input, cache, sr.Key); err != nil {
 			return nil, fmt.Errorf("stage %s: %w", st.spec.Name, err)
 		}
 		inKey = sr.Key
@@ -455,14 +459,17 @@ func (m *Model) Fit(ctx context.Context, src pipeline.Source) (*Result, error) {
 // cache under key (cached) or from the checkpoint (resumed), and stores a
 // newly trained stage in both. With a checkpoint, training saves its
 // state there and, when resuming, continues from the saved one.
-func (m *Model) trainStage(ctx context.Context, st *stage, input pipeline.Source, cache *stageCache, key string) (res *pipeline.Result, cached, resumed bool, err error) {
+func (m *Model) trainStage(ctx context.Context, st *stage, input pipeline.Source, cache *stageCache, key string) (res *pipeline.Result, cached, fitCached, resumed bool, err error) {
 	seed := stageSeed(m.cfg.Seed, st.index)
 	if cache != nil {
 		if e, ok := cache.get(key, input.Rows(), st.dim); ok {
-			res, err := e.restore(ctx, st, input, seed, m.opt.Progress)
+			res, fitCached, err := e.restore(ctx, st, input, seed, m.opt.Progress, cache)
 			if err == nil {
 				fmt.Fprintf(m.opt.Log, "stage %s: taken from the stage cache (%s)\n", st.spec.Name, cache.path(key))
-				return res, true, false, nil
+				if fitCached {
+					fmt.Fprintf(m.opt.Log, "stage %s: its clusterer's fit too (not fitted again)\n", st.spec.Name)
+				}
+				return res, true, fitCached, false, nil
 			}
 			fmt.Fprintf(m.opt.Log, "stage %s: cache entry %s unusable (%v): training\n", st.spec.Name, cache.path(key), err)
 		}
@@ -473,10 +480,10 @@ func (m *Model) trainStage(ctx context.Context, st *stage, input pipeline.Source
 		if ck.resume {
 			store := ck.stages()
 			if e, ok := store.get(key, input.Rows(), st.dim); ok {
-				res, err := e.restore(ctx, st, input, seed, m.opt.Progress)
+				res, _, err := e.restore(ctx, st, input, seed, m.opt.Progress, nil)
 				if err == nil {
 					fmt.Fprintf(m.opt.Log, "stage %s: completed before the interruption (checkpoint %s)\n", st.spec.Name, ck.dir)
-					return res, false, true, nil
+					return res, false, false, true, nil
 				}
 				fmt.Fprintf(m.opt.Log, "stage %s: its checkpoint is unusable (%v): training it again\n", st.spec.Name, err)
 			}
@@ -497,7 +504,7 @@ func (m *Model) trainStage(ctx context.Context, st *stage, input pipeline.Source
 		if ck != nil {
 			ck.flush() // the last state written reaches the disk before the run ends
 		}
-		return nil, false, false, err
+		return nil, false, false, false, err
 	}
 	if ck != nil {
 		begin := time.Now()
@@ -509,7 +516,7 @@ func (m *Model) trainStage(ctx context.Context, st *stage, input pipeline.Source
 			fmt.Fprintf(m.opt.Log, "stage %s: not cached: %v\n", st.spec.Name, err)
 		}
 	}
-	return res, false, resumed, nil
+	return res, false, false, resumed, nil
 }
 
 // describeStage says in one line what a stage will do.

@@ -168,16 +168,42 @@ func TestStageCache(t *testing.T) {
 	if first.Report.Stages[0].Cached || first.Report.Stages[0].Key == "" {
 		t.Fatalf("first run: %+v", first.Report.Stages[0])
 	}
-	_, again, log := fit(t, load(t, twoStages, set), data, Options{})
+	againModel, again, log := fit(t, load(t, twoStages, set), data, Options{})
 	if !again.Report.Stages[0].Cached || !again.Report.Stages[1].Cached || !slices.Equal(again.Labels, first.Labels) {
 		t.Fatalf("re-run: cached %v %v, same labels %v\n%s", again.Report.Stages[0].Cached, again.Report.Stages[1].Cached, slices.Equal(again.Labels, first.Labels), log)
 	}
+	// The second stage's clusterer fit came from the cache as well, and
+	// the loaded clusterer assigns as the fitted one.
+	if !again.Report.Stages[1].ClustererCached || !strings.Contains(log, "its clusterer's fit too") || again.Report.Scores == nil || *again.Report.Scores != *first.Report.Scores {
+		t.Fatalf("re-run: clusterer fit cached %v, scores %v and %v\n%s", again.Report.Stages[1].ClustererCached, again.Report.Scores, first.Report.Scores, log)
+	}
+	if p, err := againModel.Predict(context.Background(), data.X); err != nil || !slices.Equal(p.Labels, first.Labels) {
+		t.Fatalf("the cached clusterer fit predicts other labels (%v)", err)
+	}
 	// Only the last clusterer changes: both stages come from the cache,
-	// the clusterer is fitted anew.
+	// the clusterer is fitted anew, and its fit is cached for the next run.
 	set2 := map[string]string{"cache.dir": cacheDir, "stages.1.clusterer.config.n_init": "3"}
 	_, changed, _ := fit(t, load(t, twoStages, set2), data, Options{})
-	if !changed.Report.Stages[0].Cached || !changed.Report.Stages[1].Cached {
+	if !changed.Report.Stages[0].Cached || !changed.Report.Stages[1].Cached || changed.Report.Stages[1].ClustererCached {
 		t.Fatalf("clusterer change: %+v", changed.Report.Stages)
+	}
+	_, changedAgain, _ := fit(t, load(t, twoStages, set2), data, Options{})
+	if !changedAgain.Report.Stages[1].ClustererCached || !slices.Equal(changedAgain.Labels, changed.Labels) {
+		t.Fatalf("changed clusterer, re-run: fit cached %v, same labels %v", changedAgain.Report.Stages[1].ClustererCached, slices.Equal(changedAgain.Labels, changed.Labels))
+	}
+	// A damaged fit is removed and fitted again, to the same labels.
+	fits, err := filepath.Glob(filepath.Join(cacheDir, first.Report.Stages[1].Key, fitPrefix+"*", fitLabels))
+	if err != nil || len(fits) != 2 {
+		t.Fatalf("%d cached fits of the second stage (%v), want 2", len(fits), err)
+	}
+	for _, f := range fits {
+		b, _ := os.ReadFile(f)
+		b[0] ^= 1
+		os.WriteFile(f, b, 0o644)
+	}
+	_, refit, log := fit(t, load(t, twoStages, set), data, Options{})
+	if refit.Report.Stages[1].ClustererCached || !strings.Contains(log, "clusterer fit") || !slices.Equal(refit.Labels, first.Labels) {
+		t.Fatalf("damaged fit: cached %v, same labels %v\n%s", refit.Report.Stages[1].ClustererCached, slices.Equal(refit.Labels, first.Labels), log)
 	}
 	// The second stage changes: the first is reused, the second trained.
 	set3 := map[string]string{"cache.dir": cacheDir, "stages.1.train.pretrain_epochs": "3"}

@@ -363,9 +363,11 @@ func printSummary(env Env, r model.Report, out string) {
 	for _, s := range r.Stages {
 		st := fmt.Sprintf("%s %.1f s", s.Name, s.Seconds["total"])
 		switch {
+		case s.Cached && s.ClustererCached:
+			st += " (cached)"
 		case s.Cached:
 			// The stage's training came from the stage cache; its
-			// clusterer, if any, still ran (its time is in the total).
+			// clusterer, if any, was fitted (its time is in the total).
 			st += " (training cached)"
 		case s.TrainSamplesPerSecond > 0:
 			st += fmt.Sprintf(" (%.0f samples/s)", s.TrainSamplesPerSecond)
