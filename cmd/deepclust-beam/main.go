@@ -110,7 +110,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		opt.Runner = *runners.Runner
-		return Train(ctx, *opt, stdout)
+		return Train(ctx, *opt, stdout, stderr)
 	case "version", "--version":
 		_, err := fmt.Fprintln(stdout, "deepclust-beam", version())
 		return err

@@ -147,7 +147,7 @@ func init() {
 // Train trains the config's first stage by model averaging on the lake,
 // then the rest of the model on the driver, and commits the model and
 // metrics.json to opt.Out.
-func Train(ctx context.Context, opt TrainOptions, stdout io.Writer) error {
+func Train(ctx context.Context, opt TrainOptions, stdout, stderr io.Writer) error {
 	start := time.Now()
 	switch {
 	case opt.Config == "" || opt.Data == "" || opt.Out == "":
@@ -184,6 +184,12 @@ func Train(ctx context.Context, opt TrainOptions, stdout io.Writer) error {
 	}
 	epochs := st.Train.PretrainEpochs
 	rounds := max(opt.Rounds, 1)
+	// Progress on stderr, unless the config turns it off: a line per
+	// epoch (one Beam job each), then the driver's stage lines.
+	logw := stderr
+	if cfg.Progress == "off" {
+		logw = io.Discard
+	}
 	replicaBatch := opt.ReplicaBatch
 	if replicaBatch == 0 {
 		replicaBatch = max(st.Train.BatchSize/opt.Workers, 1)
@@ -270,6 +276,14 @@ func Train(ctx context.Context, opt TrainOptions, stdout io.Writer) error {
 		}
 		statePath = out + ".state"
 		tw.Losses, tw.Rows = append(tw.Losses, ew.Losses...), ew.Rows
+		done := time.Since(start)
+		eta := time.Duration(float64(done) / float64(e+1) * float64(epochs-e-1))
+		loss := math.NaN()
+		if len(ew.Losses) > 0 {
+			loss = ew.Losses[len(ew.Losses)-1]
+		}
+		fmt.Fprintf(logw, "train: epoch %d/%d: loss %.5g (the replicas' mean), elapsed %s, ETA %s (the averaging; the driver's part follows)\n",
+			e+1, epochs, loss, done.Round(time.Second), eta.Round(time.Second))
 	}
 	averaged := time.Since(start)
 	state, err := readFile(ctx, statePath)
@@ -283,7 +297,7 @@ func Train(ctx context.Context, opt TrainOptions, stdout io.Writer) error {
 	// ones; cluster init, joint training and later stages run as in
 	// deepclust run.
 	begin := time.Now()
-	m, err = model.New(ctx, cfg, model.Options{})
+	m, err = model.New(ctx, cfg, model.Options{Log: logw})
 	if err != nil {
 		return err
 	}

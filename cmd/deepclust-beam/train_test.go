@@ -58,10 +58,14 @@ func TestTrainAveragesReplicas(t *testing.T) {
 		{[]string{"--rounds", "2"}, 2, 16},
 	} {
 		out := filepath.Join(dir, fmt.Sprintf("out-r%d", c.rounds))
-		var stdout bytes.Buffer
+		var stdout, stderr bytes.Buffer
 		args := append([]string{"train", "--config", cfgFile, "--data", lake, "--out", out, "--workers", "2", "--runner", "prism"}, c.flags...)
-		if err := run(ctx, args, &stdout, io.Discard); err != nil {
+		if err := run(ctx, args, &stdout, &stderr); err != nil {
 			t.Fatal(err)
+		}
+		// trainConfig has progress: off.
+		if stderr.Len() > 0 {
+			t.Errorf("progress: off, yet stderr has %q", stderr.String())
 		}
 		if want := fmt.Sprintf("2 epochs on 2 workers (%d rounds per epoch, batches of %d)", c.rounds, c.batch); !strings.Contains(stdout.String(), want) {
 			t.Errorf("summary %q, want %q", stdout.String(), want)
@@ -102,6 +106,22 @@ func TestTrainAveragesReplicas(t *testing.T) {
 		back.Close()
 		if err != nil {
 			t.Fatal(err)
+		}
+	}
+
+	// With progress on: a line per epoch, then the driver's stage lines,
+	// on stderr.
+	lines := filepath.Join(dir, "lines.yaml")
+	if err := os.WriteFile(lines, []byte(strings.Replace(trainConfig, "progress: off", "progress: lines", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	if err := run(ctx, []string{"train", "--config", lines, "--data", lake, "--out", filepath.Join(dir, "out-lines"), "--workers", "2"}, io.Discard, &stderr); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"train: epoch 1/2: loss ", "train: epoch 2/2: loss ", "stage 1/1 "} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("progress lines %q lack %q", stderr.String(), want)
 		}
 	}
 
