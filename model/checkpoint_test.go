@@ -118,6 +118,39 @@ func TestFitResumesAfterEveryStage(t *testing.T) {
 	}
 }
 
+// TestResumeLoadsTheClustererFit stops a fit in its second stage, the
+// first having a clusterer without joint training: the resumed fit takes
+// the first stage and its clusterer's fit from the checkpoint (it does not
+// fit it again) and gives an uninterrupted fit's result.
+func TestResumeLoadsTheClustererFit(t *testing.T) {
+	data := blobs(240, 7)
+	body := strings.Replace(strings.Replace(strings.Replace(twoStages, "epochs: 0", "epochs: 3, tol: 0", 1),
+		"train: {pretrain_epochs: 3, batch_size: 32}", "train: {pretrain_epochs: 3, batch_size: 32, epochs: 0}", 1),
+		"      - plugin: reconstruction\n        stages: [pretrain]\n  - name: second",
+		"      - plugin: reconstruction\n        stages: [pretrain]\n    clusterer:\n      plugin: kmeans\n      config: {k: 3, n_init: 2}\n  - name: second", 1)
+	_, want, _ := fit(t, load(t, body, map[string]string{"cache.enabled": "false"}), data, Options{})
+	if want.Report.Stages[0].Clusterer == nil {
+		t.Fatalf("the first stage has no clusterer: %+v", want.Report.Stages[0])
+	}
+	dir := filepath.Join(t.TempDir(), "out.checkpoint")
+	// Stage 1: 3 pretraining epochs of 8 steps; stop in stage 2.
+	if err := interrupted(t, body, data, dir, 30); !errors.Is(err, context.Canceled) {
+		t.Fatalf("stopped after 30 steps: %v", err)
+	}
+	orphan(t, dir)
+	ck, err := OpenCheckpoint(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, got, log := fit(t, load(t, body, map[string]string{"cache.enabled": "false"}), data, Options{Checkpoint: ck})
+	if s := got.Report.Stages[0]; !s.Resumed || !s.ClustererCached || *s.Clusterer != *want.Report.Stages[0].Clusterer {
+		t.Fatalf("first stage: resumed %v, fit loaded %v, scores %v and %v\n%s", s.Resumed, s.ClustererCached, s.Clusterer, want.Report.Stages[0].Clusterer, log)
+	}
+	if !slices.Equal(got.Labels, want.Labels) || !slices.Equal(got.Z.Data, want.Z.Data) {
+		t.Fatalf("the resumed fit differs from an uninterrupted one\n%s", log)
+	}
+}
+
 // TestCheckpointRefusals checks what a checkpoint refuses: a fresh run
 // over an interrupted one's (unless it saved no progress), a resume while its writer runs, a resume on
 // other data or with another config, and a damaged training state, which

@@ -480,10 +480,10 @@ func (m *Model) trainStage(ctx context.Context, st *stage, input pipeline.Source
 		if ck.resume {
 			store := ck.stages()
 			if e, ok := store.get(key, input.Rows(), st.dim); ok {
-				res, _, err := e.restore(ctx, st, input, seed, m.opt.Progress, nil)
+				res, fitCached, err := e.restore(ctx, st, input, seed, m.opt.Progress, store)
 				if err == nil {
 					fmt.Fprintf(m.opt.Log, "stage %s: completed before the interruption (checkpoint %s)\n", st.spec.Name, ck.dir)
-					return res, false, false, true, nil
+					return res, false, fitCached, true, nil
 				}
 				fmt.Fprintf(m.opt.Log, "stage %s: its checkpoint is unusable (%v): training it again\n", st.spec.Name, err)
 			}
