@@ -111,6 +111,10 @@ type StageReport struct {
 	Seconds map[string]float64 `json:"seconds"`
 	// Cached says the stage was taken from the stage cache, with Key.
 	Cached bool `json:"cached"`
+	// PretrainCached says that the stage, trained, resumed from the cached
+	// pretraining of another with the same encoder, pretraining losses and
+	// schedule, seed and input, instead of pretraining.
+	PretrainCached bool `json:"pretrain_cached,omitempty"`
 	// ClustererCached says that the cached stage's clusterer fit came from
 	// the stage cache too (a stage without joint training); it was not
 	// fitted again.
@@ -425,7 +429,7 @@ func (m *Model) Fit(ctx context.Context, src pipeline.Source) (*Result, error) {
 				return nil, err
 			}
 		}
-		if res, sr.Cached, sr.ClustererCached, sr.Resumed, err = m.trainStage(ctx, st, input, cache, sr.Key); err != nil {
+		if res, sr.Cached, sr.ClustererCached, sr.Resumed, sr.PretrainCached, err = m.trainStage(ctx, st, input, cache, sr.Key, inKey); err != nil {
 			return nil, fmt.Errorf("stage %s: %w", st.spec.Name, err)
 		}
 		inKey = sr.Key
@@ -459,7 +463,7 @@ func (m *Model) Fit(ctx context.Context, src pipeline.Source) (*Result, error) {
 // cache under key (cached) or from the checkpoint (resumed), and stores a
 // newly trained stage in both. With a checkpoint, training saves its
 // state there and, when resuming, continues from the saved one.
-func (m *Model) trainStage(ctx context.Context, st *stage, input pipeline.Source, cache *stageCache, key string) (res *pipeline.Result, cached, fitCached, resumed bool, err error) {
+func (m *Model) trainStage(ctx context.Context, st *stage, input pipeline.Source, cache *stageCache, key, inKey string) (res *pipeline.Result, cached, fitCached, resumed, pretrainCached bool, err error) {
 	seed := stageSeed(m.cfg.Seed, st.index)
 	if cache != nil {
 		if e, ok := cache.get(key, input.Rows(), st.dim); ok {
@@ -469,7 +473,7 @@ func (m *Model) trainStage(ctx context.Context, st *stage, input pipeline.Source
 				if fitCached {
 					fmt.Fprintf(m.opt.Log, "stage %s: its clusterer's fit too (not fitted again)\n", st.spec.Name)
 				}
-				return res, true, fitCached, false, nil
+				return res, true, fitCached, false, false, nil
 			}
 			fmt.Fprintf(m.opt.Log, "stage %s: cache entry %s unusable (%v): training\n", st.spec.Name, cache.path(key), err)
 		}
@@ -483,7 +487,7 @@ func (m *Model) trainStage(ctx context.Context, st *stage, input pipeline.Source
 				res, fitCached, err := e.restore(ctx, st, input, seed, m.opt.Progress, store)
 				if err == nil {
 					fmt.Fprintf(m.opt.Log, "stage %s: completed before the interruption (checkpoint %s)\n", st.spec.Name, ck.dir)
-					return res, false, fitCached, true, nil
+					return res, false, fitCached, true, false, nil
 				}
 				fmt.Fprintf(m.opt.Log, "stage %s: its checkpoint is unusable (%v): training it again\n", st.spec.Name, err)
 			}
@@ -499,12 +503,21 @@ func (m *Model) trainStage(ctx context.Context, st *stage, input pipeline.Source
 		checkpoints.Interval = m.cfg.Checkpoint.Interval
 		checkpoints.Save = func(_ context.Context, s *pipeline.State) error { return ck.saveState(st.index, key, s) }
 	}
+	if cache != nil && st.spec.Train.PretrainEpochs > 0 {
+		pk, err := pretrainKey(m.cfg.Seed, st, inKey)
+		if err != nil {
+			return nil, false, false, false, false, err
+		}
+		if pretrainCached = cache.pretrainHooks(pk, input.Rows(), &checkpoints); pretrainCached {
+			fmt.Fprintf(m.opt.Log, "stage %s: its pretraining taken from the stage cache (%s)\n", st.spec.Name, cache.pretrainPath(pk))
+		}
+	}
 	res, err = pipeline.TrainWith(ctx, st.model, input, st.spec.Train, seed, m.opt.Progress, checkpoints)
 	if err != nil {
 		if ck != nil {
 			ck.flush() // the last state written reaches the disk before the run ends
 		}
-		return nil, false, false, false, err
+		return nil, false, false, false, false, err
 	}
 	if ck != nil {
 		begin := time.Now()
@@ -516,7 +529,7 @@ func (m *Model) trainStage(ctx context.Context, st *stage, input pipeline.Source
 			fmt.Fprintf(m.opt.Log, "stage %s: not cached: %v\n", st.spec.Name, err)
 		}
 	}
-	return res, false, false, resumed, nil
+	return res, false, false, resumed, pretrainCached, nil
 }
 
 // describeStage says in one line what a stage will do.

@@ -308,3 +308,36 @@ func TestLaterStageConfigErrorBeforeTraining(t *testing.T) {
 		t.Errorf("the first stage started before the second's config error:\n%s", log.String())
 	}
 }
+
+// TestPretrainingReused trains the second stage of twoStages without joint
+// training, then the same stage with joint training: the second run takes
+// that stage's pretraining from the stage cache and ends exactly as the
+// same run without the cache; a stage that pretrains otherwise does not
+// reuse it.
+func TestPretrainingReused(t *testing.T) {
+	data := blobs(240, 8)
+	cacheDir := t.TempDir()
+	joint := strings.Replace(twoStages, "epochs: 0", "epochs: 3, tol: 0", 1)
+	fit(t, load(t, twoStages, map[string]string{"cache.dir": cacheDir}), data, Options{})
+	_, want, _ := fit(t, load(t, joint, map[string]string{"cache.enabled": "false"}), data, Options{})
+	_, got, log := fit(t, load(t, joint, map[string]string{"cache.dir": cacheDir}), data, Options{})
+	s := got.Report.Stages
+	if !s[0].Cached || s[1].Cached || !s[1].PretrainCached || !strings.Contains(log, "its pretraining taken from the stage cache") {
+		t.Fatalf("joint run after the plain one: stage 1 cached %v, stage 2 cached %v, pretraining cached %v\n%s", s[0].Cached, s[1].Cached, s[1].PretrainCached, log)
+	}
+	if !slices.Equal(got.Labels, want.Labels) || !slices.Equal(got.Z.Data, want.Z.Data) ||
+		!slices.Equal(s[1].PretrainHistory, want.Report.Stages[1].PretrainHistory) || len(s[1].History) != len(want.Report.Stages[1].History) {
+		t.Fatal("the joint run from the cached pretraining differs from one without the cache")
+	}
+	for i, h := range s[1].History {
+		if w := want.Report.Stages[1].History[i]; h.Loss != w.Loss || h.LabelChange != w.LabelChange {
+			t.Fatalf("joint-training epoch %d: loss %v, change %v; without the cache %v, %v", i+1, h.Loss, h.LabelChange, w.Loss, w.LabelChange)
+		}
+	}
+	// Another pretraining learning rate: pretrained anew.
+	other := map[string]string{"cache.dir": cacheDir, "stages.1.train.pretrain_lr": "0.02"}
+	_, fresh, _ := fit(t, load(t, joint, other), data, Options{})
+	if fresh.Report.Stages[1].PretrainCached {
+		t.Fatal("a stage with another pretraining learning rate reused the cached pretraining")
+	}
+}

@@ -23,8 +23,16 @@ type Checkpoints struct {
 	// ends Interval or more after the previous checkpoint.
 	Interval time.Duration
 	// Resume, when set, is a State saved by an earlier run of the same
-	// model, schedule, input and seed: the run continues from it.
+	// model, schedule, input and seed: the run continues from it. A State
+	// of completed pretraining (Pretrained's) may come from a run whose
+	// schedule differs in joint training only.
 	Resume *State
+	// Pretrained, when set, receives the State at the end of a whole
+	// pretraining (not of PretrainEpochs' part), whether or not cluster
+	// init follows: what a run with the same encoder, pretraining losses,
+	// pretraining schedule, input and seed resumes from to skip
+	// pretraining. The State is valid only during the call.
+	Pretrained func(ctx context.Context, s *State) error
 }
 
 // State is a run of Train stopped between two batches: everything that
@@ -88,6 +96,20 @@ func (t *trainer) save(ctx context.Context, st *State, start, begin time.Time) e
 		return nil
 	}
 	now := time.Now()
+	if err := t.complete(ctx, st, start, begin, now); err != nil {
+		return err
+	}
+	if err := t.ck.Save(ctx, st); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	t.lastSave = time.Now()
+	t.saveTime += t.lastSave.Sub(now)
+	return nil
+}
+
+// complete fills st with the report, timings (up to now) and plugin
+// states.
+func (t *trainer) complete(ctx context.Context, st *State, start, begin, now time.Time) error {
 	st.Report = *t.report
 	st.StepSamples, st.StepTime = t.stepSamples, t.stepTime
 	st.PhaseSeconds, st.TotalSeconds = now.Sub(begin).Seconds(), now.Sub(start).Seconds()
@@ -100,11 +122,6 @@ func (t *trainer) save(ctx context.Context, st *State, start, begin time.Time) e
 			return fmt.Errorf("checkpoint: saving the clusterer: %w", err)
 		}
 	}
-	if err := t.ck.Save(ctx, st); err != nil {
-		return fmt.Errorf("checkpoint: %w", err)
-	}
-	t.lastSave = time.Now()
-	t.saveTime += t.lastSave.Sub(now)
 	return nil
 }
 

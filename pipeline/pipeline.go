@@ -406,6 +406,15 @@ func (t *trainer) pretrain(ctx context.Context, start time.Time) error {
 				return err
 			}
 		}
+		if epoch+1 == t.s.PretrainEpochs && t.part == nil && t.ck.Pretrained != nil {
+			st := &State{Phase: StagePretrain, Epoch: epoch + 1, Steps: steps, RNG: t.rngState()}
+			if err := t.complete(ctx, st, start, begin, time.Now()); err != nil {
+				return err
+			}
+			if err := t.ck.Pretrained(ctx, st); err != nil {
+				return fmt.Errorf("pretrained state: %w", err)
+			}
+		}
 	}
 	t.report.PretrainLoss = mean
 	t.report.Seconds[StagePretrain] = time.Since(begin).Seconds()

@@ -369,6 +369,10 @@ func printSummary(env Env, r model.Report, out string) {
 			// The stage's training came from the stage cache; its
 			// clusterer, if any, was fitted (its time is in the total).
 			st += " (training cached)"
+		case s.PretrainCached && s.TrainSamplesPerSecond > 0:
+			st += fmt.Sprintf(" (pretraining cached, %.0f samples/s)", s.TrainSamplesPerSecond)
+		case s.PretrainCached:
+			st += " (pretraining cached)"
 		case s.TrainSamplesPerSecond > 0:
 			st += fmt.Sprintf(" (%.0f samples/s)", s.TrainSamplesPerSecond)
 		}
