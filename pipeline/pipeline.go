@@ -244,7 +244,7 @@ func (t *trainer) cluster(ctx context.Context, z sdk.Tensor, start time.Time) (*
 	}
 	begin := time.Now()
 	t.progress.Start(StageClusterInit, 1)
-	stop := t.heartbeat("fitting the clusterer")
+	stop := t.heartbeat("fitting the clusterer " + t.m.Clusterer.Describe().Name)
 	a, err := t.m.Clusterer.Fit(ctx, z)
 	stop()
 	if err != nil {
@@ -467,7 +467,7 @@ func (t *trainer) train(ctx context.Context, a sdk.Assignment, z sdk.Tensor, sta
 		if z, err = EmbedSource(ctx, t.m.Encoder, t.src, embedBatch(t.s)); err != nil {
 			return false, err
 		}
-		stop := t.heartbeat("updating the clusterer")
+		stop := t.heartbeat("updating the clusterer " + t.m.Clusterer.Describe().Name)
 		a, err = t.m.Clusterer.Update(ctx, z)
 		stop()
 		if err != nil {

@@ -52,7 +52,7 @@ func (c *slowClusterer) Fit(ctx context.Context, z sdk.Tensor) (sdk.Assignment, 
 func TestClustererFitHeartbeat(t *testing.T) {
 	defer func(d time.Duration) { heartbeatEvery = d }(heartbeatEvery)
 	heartbeatEvery = time.Millisecond
-	p := &notes{want: "fitting the clusterer: still running", heard: make(chan struct{})}
+	p := &notes{want: "fitting the clusterer c: still running", heard: make(chan struct{})}
 	clu := &slowClusterer{fakeClusterer: fakeClusterer{labels: constLabels}, heard: p.heard}
 	m := Model{Encoder: &fakeEncoder{}, Clusterer: clu}
 	if _, err := Train(context.Background(), m, rampData(8), Schedule{BatchSize: 4}, 1, p); err != nil {
