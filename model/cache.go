@@ -94,6 +94,7 @@ func (c *stageCache) get(key string, rows, dim int) (*entry, bool) {
 		os.RemoveAll(dir)
 		return nil, false
 	}
+	touch(dir)
 	return e, true
 }
 

@@ -104,6 +104,7 @@ func (c *stageCache) getPretrain(key string, rows int) (*pipeline.State, bool) {
 		os.RemoveAll(dir)
 		return nil, false
 	}
+	touch(dir)
 	return s, true
 }
 

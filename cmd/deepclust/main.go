@@ -9,9 +9,11 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/pflag"
 
+	"github.com/deepclust/deepclust/config"
 	"github.com/deepclust/deepclust/internal/app"
 )
 
@@ -48,6 +50,7 @@ Commands:
   config     defaults: print the default config; validate FILE [--plugins]: check a config file
              (executes no plugin unless --plugins)
   bench      measure kernel and training throughput
+  cache      list: the stage cache's entries and sizes; prune --older-than DUR | --all: remove them
   version    print the version
 
 Run 'deepclust COMMAND --help' for a command's flags.
@@ -76,6 +79,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdConfig(ctx, env, args[1:])
 	case "bench":
 		return cmdBench(ctx, env, args[1:])
+	case "cache":
+		return cmdCache(env, args[1:])
 	case "version", "--version":
 		_, err := fmt.Fprintln(stdout, "deepclust", app.Version)
 		return err
@@ -84,6 +89,38 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	return fmt.Errorf("%w: unknown command %q (try deepclust help)", errUsage, args[0])
+}
+
+// cmdCache lists or prunes the stage cache.
+func cmdCache(env app.Env, args []string) error {
+	if len(args) == 0 || (args[0] != "list" && args[0] != "prune") {
+		return fmt.Errorf("%w: cache takes list or prune", errUsage)
+	}
+	fs := flags("cache "+args[0], env.Stderr)
+	dir := fs.String("dir", "", "cache directory (default: cache.dir as the environment sets it, DEEPCLUST_CACHE_DIR, else "+config.DefaultCacheDir()+")")
+	var older time.Duration
+	var all bool
+	if args[0] == "prune" {
+		fs.DurationVar(&older, "older-than", 0, "remove the entries neither written nor read for this long, e.g. 720h")
+		fs.BoolVar(&all, "all", false, "remove every entry")
+	}
+	if err := parse(fs, args[1:]); err != nil {
+		return helpOK(err)
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: cache %s takes no arguments, got %q", errUsage, args[0], fs.Args())
+	}
+	if *dir == "" {
+		cfg, err := config.Load(config.Options{})
+		if err != nil {
+			return err
+		}
+		*dir = cfg.Cache.Dir
+	}
+	if args[0] == "list" {
+		return app.ListCache(env, *dir)
+	}
+	return app.PruneCache(env, *dir, older, all)
 }
 
 // flags returns a flag set that reports errors instead of exiting.

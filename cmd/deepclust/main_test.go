@@ -284,3 +284,30 @@ func TestExternalPluginWithPinnedChecksum(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestCacheListAndPrune lists the stage cache a run filled (the cache
+// directory from DEEPCLUST_CACHE_DIR) and empties it.
+func TestCacheListAndPrune(t *testing.T) {
+	env := []string{"DEEPCLUST_CACHE_DIR=" + t.TempDir()}
+	args := append([]string{"run", "--out", filepath.Join(t.TempDir(), "out")}, small...)
+	args = slices.DeleteFunc(args, func(a string) bool { return a == "--no-cache" })
+	if code, _, stderr := deepclust(t, env, args...); code != 0 {
+		t.Fatalf("run: exit %d\n%s", code, stderr)
+	}
+	code, stdout, stderr := deepclust(t, env, "cache", "list")
+	if code != 0 || !strings.Contains(stdout, "2 entries") || !strings.Contains(stdout, "pretrain") {
+		t.Fatalf("cache list: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if code, _, stderr := deepclust(t, env, "cache", "prune"); code == 0 || !strings.Contains(stderr, "--older-than") {
+		t.Fatalf("cache prune without an age: exit %d, %s", code, stderr)
+	}
+	if code, stdout, _ := deepclust(t, env, "cache", "prune", "--older-than", "1h"); code != 0 || !strings.Contains(stdout, "removed 0 entries") {
+		t.Fatalf("cache prune --older-than 1h: exit %d, %s", code, stdout)
+	}
+	if code, stdout, _ := deepclust(t, env, "cache", "prune", "--all"); code != 0 || !strings.Contains(stdout, "removed 2 entries") {
+		t.Fatalf("cache prune --all: exit %d, %s", code, stdout)
+	}
+	if _, stdout, _ := deepclust(t, env, "cache", "list"); !strings.Contains(stdout, "0 entries") {
+		t.Fatalf("cache list after prune --all: %s", stdout)
+	}
+}
