@@ -83,19 +83,54 @@ func (c *stageCache) path(key string) string { return filepath.Join(c.dir, key) 
 // get returns the entry of key when it is whole and holds rows × dim
 // embeddings; a corrupt entry is reported, removed and missed.
 func (c *stageCache) get(key string, rows, dim int) (*entry, bool) {
-	dir := c.path(key)
-	b, err := os.ReadFile(filepath.Join(dir, entryFile))
+	var e *entry
+	ok := c.open(c.path(key), entryFile, "entry", "training again", func(dir string, b []byte) (err error) {
+		e, err = readEntry(dir, b, key, rows, dim)
+		return err
+	})
+	return e, ok
+}
+
+// open reads the index file of the cache directory dir and hands it to
+// read. A missing entry is a miss; one that read refuses is reported (as
+// what, followed by then), removed and missed; a usable one is marked as
+// used now (PruneCache).
+func (c *stageCache) open(dir, index, what, then string, read func(dir string, b []byte) error) bool {
+	b, err := os.ReadFile(filepath.Join(dir, index))
 	if os.IsNotExist(err) {
-		return nil, false
+		return false
 	}
-	e, err := readEntry(dir, b, key, rows, dim)
+	if err == nil {
+		err = read(dir, b)
+	}
 	if err != nil {
-		fmt.Fprintf(c.log, "stage cache: entry %s is unusable (%v): removing it and training again\n", dir, err)
+		fmt.Fprintf(c.log, "stage cache: %s %s is unusable (%v): removing it and %s\n", what, dir, err, then)
 		os.RemoveAll(dir)
-		return nil, false
+		return false
 	}
 	touch(dir)
-	return e, true
+	return true
+}
+
+// checkedFiles reads the named files of dir, each checked against its
+// SHA-256 in sums, which the index file recorded.
+func checkedFiles(dir, index string, sums map[string]string, names ...string) (map[string][]byte, error) {
+	data := make(map[string][]byte, len(names))
+	for _, name := range names {
+		sum, ok := sums[name]
+		if !ok {
+			return nil, fmt.Errorf("%s lists no %s", index, name)
+		}
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			return nil, err
+		}
+		if got := sha(b); got != sum {
+			return nil, fmt.Errorf("%s has SHA-256 %.12s…, %s says %.12s…", name, got, index, sum)
+		}
+		data[name] = b
+	}
+	return data, nil
 }
 
 func readEntry(dir string, b []byte, key string, rows, dim int) (*entry, error) {
@@ -113,20 +148,9 @@ func readEntry(dir string, b []byte, key string, rows, dim int) (*entry, error) 
 	if e.Joint {
 		want = append(want, clustererFile, labelsFile)
 	}
-	e.data = map[string][]byte{}
-	for _, name := range want {
-		sum, ok := e.Files[name]
-		if !ok {
-			return nil, fmt.Errorf("%s lists no %s", entryFile, name)
-		}
-		b, err := os.ReadFile(filepath.Join(dir, name))
-		if err != nil {
-			return nil, err
-		}
-		if got := sha(b); got != sum {
-			return nil, fmt.Errorf("%s has SHA-256 %.12s…, %s says %.12s…", name, got, entryFile, sum)
-		}
-		e.data[name] = b
+	var err error
+	if e.data, err = checkedFiles(dir, entryFile, e.Files, want...); err != nil {
+		return nil, err
 	}
 	if len(e.data[embeddingFile]) != 4*rows*dim || e.Joint && len(e.data[labelsFile]) != 4*rows {
 		return nil, fmt.Errorf("its embeddings or labels have the wrong size")

@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 
@@ -23,13 +22,12 @@ import (
 // again: the same labels, state and selections, as the fit is a function
 // of the embeddings, the clusterer and its seed (all in FITKEY).
 
-// Files of a fit entry.
+// A fit entry's index file, directory prefix and format; its other files
+// are clustererFile and labelsFile.
 const (
-	fitFile    = "fit.json"
-	fitPrefix  = "fit-"
-	fitFormat  = 1
-	fitLabels  = labelsFile
-	fitCluster = clustererFile
+	fitFile   = "fit.json"
+	fitPrefix = "fit-"
+	fitFormat = 1
 )
 
 // fitEntry is fit.json: what a clusterer's Fit returned besides labels,
@@ -68,19 +66,12 @@ func (c *stageCache) fitPath(stageKey, key string) string {
 // getFit returns the cached fit of key for rows samples, as the
 // assignment Fit returned and the clusterer's state; a corrupt entry is
 // reported, removed and missed.
-func (c *stageCache) getFit(stageKey, key string, rows int) (sdk.Assignment, []byte, bool) {
-	dir := c.fitPath(stageKey, key)
-	b, err := os.ReadFile(filepath.Join(dir, fitFile))
-	if os.IsNotExist(err) {
-		return sdk.Assignment{}, nil, false
-	}
-	a, state, err := readFit(dir, b, key, rows)
-	if err != nil {
-		fmt.Fprintf(c.log, "stage cache: clusterer fit %s is unusable (%v): removing it and fitting again\n", dir, err)
-		os.RemoveAll(dir)
-		return sdk.Assignment{}, nil, false
-	}
-	return a, state, true
+func (c *stageCache) getFit(stageKey, key string, rows int) (a sdk.Assignment, state []byte, ok bool) {
+	ok = c.open(c.fitPath(stageKey, key), fitFile, "clusterer fit", "fitting again", func(dir string, b []byte) (err error) {
+		a, state, err = readFit(dir, b, key, rows)
+		return err
+	})
+	return a, state, ok
 }
 
 func readFit(dir string, b []byte, key string, rows int) (sdk.Assignment, []byte, error) {
@@ -91,29 +82,18 @@ func readFit(dir string, b []byte, key string, rows int) (sdk.Assignment, []byte
 	if f.Format != fitFormat || f.Key != key || f.Rows != rows {
 		return sdk.Assignment{}, nil, fmt.Errorf("%s is of format %d for key %.12s and %d rows, want format %d, key %.12s, %d rows", fitFile, f.Format, f.Key, f.Rows, fitFormat, key, rows)
 	}
-	data := map[string][]byte{}
-	for _, name := range []string{fitCluster, fitLabels} {
-		sum, ok := f.Files[name]
-		if !ok {
-			return sdk.Assignment{}, nil, fmt.Errorf("%s lists no %s", fitFile, name)
-		}
-		b, err := os.ReadFile(filepath.Join(dir, name))
-		if err != nil {
-			return sdk.Assignment{}, nil, err
-		}
-		if got := sha(b); got != sum {
-			return sdk.Assignment{}, nil, fmt.Errorf("%s has SHA-256 %.12s…, %s says %.12s…", name, got, fitFile, sum)
-		}
-		data[name] = b
+	data, err := checkedFiles(dir, fitFile, f.Files, clustererFile, labelsFile)
+	if err != nil {
+		return sdk.Assignment{}, nil, err
 	}
-	if len(data[fitLabels]) != 4*rows {
+	if len(data[labelsFile]) != 4*rows {
 		return sdk.Assignment{}, nil, fmt.Errorf("its labels have the wrong size")
 	}
 	a := sdk.Assignment{Labels: make([]int32, rows), Selection: f.Selection, Params: f.Params}
 	for i := range a.Labels {
-		a.Labels[i] = int32(binary.LittleEndian.Uint32(data[fitLabels][4*i:]))
+		a.Labels[i] = int32(binary.LittleEndian.Uint32(data[labelsFile][4*i:]))
 	}
-	return a, data[fitCluster], nil
+	return a, data[clustererFile], nil
 }
 
 // putFit stores the fit of stage st's clusterer, as its current state and
@@ -129,12 +109,12 @@ func (c *stageCache) putFit(ctx context.Context, st *stage, stageKey, key string
 		binary.LittleEndian.PutUint32(labels[4*i:], uint32(l))
 	}
 	f := fitEntry{Format: fitFormat, Key: key, Rows: len(res.Labels), Selection: res.Report.KSelection, Params: res.Report.ParamSelections,
-		Files: map[string]string{fitCluster: sha(state), fitLabels: sha(labels)}}
+		Files: map[string]string{clustererFile: sha(state), labelsFile: sha(labels)}}
 	b, err := json.MarshalIndent(f, "", "  ")
 	if err != nil {
 		return err
 	}
-	return c.writeDir(c.fitPath(stageKey, key), map[string][]byte{fitCluster: state, fitLabels: labels, fitFile: b})
+	return c.writeDir(c.fitPath(stageKey, key), map[string][]byte{clustererFile: state, labelsFile: labels, fitFile: b})
 }
 
 // fitted is a clusterer whose Fit loads a cached state and returns the

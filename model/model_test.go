@@ -192,7 +192,7 @@ func TestStageCache(t *testing.T) {
 		t.Fatalf("changed clusterer, re-run: fit cached %v, same labels %v", changedAgain.Report.Stages[1].ClustererCached, slices.Equal(changedAgain.Labels, changed.Labels))
 	}
 	// A damaged fit is removed and fitted again, to the same labels.
-	fits, err := filepath.Glob(filepath.Join(cacheDir, first.Report.Stages[1].Key, fitPrefix+"*", fitLabels))
+	fits, err := filepath.Glob(filepath.Join(cacheDir, first.Report.Stages[1].Key, fitPrefix+"*", labelsFile))
 	if err != nil || len(fits) != 2 {
 		t.Fatalf("%d cached fits of the second stage (%v), want 2", len(fits), err)
 	}

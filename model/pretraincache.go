@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 
 	"github.com/deepclust/deepclust/pipeline"
@@ -92,20 +91,12 @@ func (c *stageCache) pretrainPath(key string) string {
 
 // getPretrain returns the cached State of pretraining key on rows
 // samples; a corrupt entry is reported, removed and missed.
-func (c *stageCache) getPretrain(key string, rows int) (*pipeline.State, bool) {
-	dir := c.pretrainPath(key)
-	b, err := os.ReadFile(filepath.Join(dir, pretrainFile))
-	if os.IsNotExist(err) {
-		return nil, false
-	}
-	s, err := readPretrain(dir, b, key, rows)
-	if err != nil {
-		fmt.Fprintf(c.log, "stage cache: pretraining %s is unusable (%v): removing it and pretraining again\n", dir, err)
-		os.RemoveAll(dir)
-		return nil, false
-	}
-	touch(dir)
-	return s, true
+func (c *stageCache) getPretrain(key string, rows int) (s *pipeline.State, ok bool) {
+	ok = c.open(c.pretrainPath(key), pretrainFile, "pretraining", "pretraining again", func(dir string, b []byte) (err error) {
+		s, err = readPretrain(dir, b, key, rows)
+		return err
+	})
+	return s, ok
 }
 
 func readPretrain(dir string, b []byte, key string, rows int) (*pipeline.State, error) {
@@ -116,14 +107,11 @@ func readPretrain(dir string, b []byte, key string, rows int) (*pipeline.State, 
 	if e.Format != pretrainFormat || e.Key != key || e.Rows != rows {
 		return nil, fmt.Errorf("%s is of format %d for key %.12s and %d rows, want format %d, key %.12s, %d rows", pretrainFile, e.Format, e.Key, e.Rows, pretrainFormat, key, rows)
 	}
-	b, err := os.ReadFile(filepath.Join(dir, pretrainState))
+	data, err := checkedFiles(dir, pretrainFile, e.Files, pretrainState)
 	if err != nil {
 		return nil, err
 	}
-	if got := sha(b); got != e.Files[pretrainState] {
-		return nil, fmt.Errorf("%s has SHA-256 %.12s…, %s says %.12s…", pretrainState, got, pretrainFile, e.Files[pretrainState])
-	}
-	s, err := pipeline.UnmarshalState(b)
+	s, err := pipeline.UnmarshalState(data[pretrainState])
 	if err != nil {
 		return nil, err
 	}
