@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"time"
 
@@ -375,8 +376,7 @@ func (m *Model) Fit(ctx context.Context, src pipeline.Source) (*Result, error) {
 	}
 	// Every stage's plugins are configured before the first stage trains:
 	// a config error that only a later stage's plugin finds (its Configure)
-	// stops the run now, not after the stages before it have trained. Each
-	// stage is configured again, identically, when its turn comes.
+	// stops the run now, not after the stages before it have trained.
 	shape := src.SampleShape()
 	for _, st := range m.stages {
 		if err := st.configure(ctx, m.cfg.Seed, shape); err != nil {
@@ -397,8 +397,8 @@ func (m *Model) Fit(ctx context.Context, src pipeline.Source) (*Result, error) {
 	for i, st := range m.stages {
 		begin := time.Now()
 		fmt.Fprintf(m.opt.Log, "stage %d/%d %s: %s\n", i+1, len(m.stages), st.spec.Name, describeStage(st.spec, input))
-		if err := st.configure(ctx, m.cfg.Seed, input.SampleShape()); err != nil {
-			return nil, err
+		if !slices.Equal(st.inputShape, input.SampleShape()) {
+			return nil, fmt.Errorf("stage %s: configured for samples of shape %v, its input has %v", st.spec.Name, st.inputShape, input.SampleShape())
 		}
 		if st.pretrained != nil {
 			if err := st.model.Encoder.Load(ctx, st.pretrained); err != nil {
