@@ -33,10 +33,7 @@ const (
 // fitEntry is fit.json: what a clusterer's Fit returned besides labels,
 // with the SHA-256 of each file.
 type fitEntry struct {
-	Format    int                  `json:"format"`
-	Key       string               `json:"key"`
-	Rows      int                  `json:"rows"`
-	Files     map[string]string    `json:"sha256"`
+	subIndex
 	Selection *sdk.KSelection      `json:"k_selection,omitempty"`
 	Params    []sdk.ParamSelection `json:"param_selections,omitempty"`
 }
@@ -108,8 +105,8 @@ func (c *stageCache) putFit(ctx context.Context, st *stage, stageKey, key string
 	for i, l := range res.Labels {
 		binary.LittleEndian.PutUint32(labels[4*i:], uint32(l))
 	}
-	f := fitEntry{Format: fitFormat, Key: key, Rows: len(res.Labels), Selection: res.Report.KSelection, Params: res.Report.ParamSelections,
-		Files: map[string]string{clustererFile: sha(state), labelsFile: sha(labels)}}
+	f := fitEntry{subIndex: subIndex{Format: fitFormat, Key: key, Rows: len(res.Labels), Files: map[string]string{clustererFile: sha(state), labelsFile: sha(labels)}},
+		Selection: res.Report.KSelection, Params: res.Report.ParamSelections}
 	b, err := json.MarshalIndent(f, "", "  ")
 	if err != nil {
 		return err

@@ -30,13 +30,17 @@ const (
 	pretrainFormat = 1
 )
 
-// pretrainEntry is pretrain.json.
-type pretrainEntry struct {
+// subIndex is the index file of a fit or pretraining entry: its format,
+// key and rows, and the SHA-256 of each of its files.
+type subIndex struct {
 	Format int               `json:"format"`
 	Key    string            `json:"key"`
 	Rows   int               `json:"rows"`
 	Files  map[string]string `json:"sha256"`
 }
+
+// pretrainEntry is pretrain.json.
+type pretrainEntry = subIndex
 
 // pretrainKey is the key of stage st's pretraining on the input keyed
 // input (see stageKey).
